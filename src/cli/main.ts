@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/** The onnx-steer command-line interface. */
+import { Command, CommanderError } from 'commander';
+import { LIBRARY_VERSION } from '../version.js';
+import { reportError } from './common.js';
+import { registerBuild } from './commands/build.js';
+import { registerInstrument } from './commands/instrument.js';
+import { registerInspect } from './commands/inspect.js';
+
+export function createProgram(): Command {
+  const program = new Command();
+  program
+    .name('onnx-steer')
+    .description('Representation engineering on ONNX language models: hook, extract, steer, compare.')
+    .version(LIBRARY_VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerBuild(program);
+  registerInstrument(program);
+  registerInspect(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    return reportError(err);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => { process.exitCode = reportError(err); });

@@ -1,0 +1,145 @@
+/**
+ * Compiles a steering plan into hook feeds for one forward step. Each step
+ * covers absolute positions [start_b, start_b + seqLen) for row b. Feeds are
+ * [batch, 1, hidden] when every row's value is the same over the step's
+ * positions (always on decode steps), [batch, seqLen, hidden] otherwise.
+ * Decode-step buffers are allocated once per site and refilled in place.
+ */
+import * as ort from 'onnxruntime-node';
+import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
+import { floatToHalf } from '../runtime/fp16.js';
+import { activeAt, planForRow, scheduleAt, type Intervention, type SteeringPlan } from './plan.js';
+
+export interface StepRows {
+  /** Absolute position of the step's first token, per row. */
+  starts: readonly number[];
+  /** Prompt length per row (positions ≥ this are generated). */
+  promptLengths: readonly number[];
+  /** Which original plan row each batch row serves (defaults to identity). */
+  planRows?: readonly number[];
+  seqLen: number;
+}
+
+interface SiteBuffers { steer?: Float32Array; ablate?: Float32Array; steerHalf?: Uint16Array; ablateHalf?: Uint16Array }
+
+export class CompiledPlan {
+  private readonly plan: SteeringPlan | undefined;
+  private readonly hidden: number;
+  private readonly dtype: FloatDtype;
+  private readonly sites: Map<string, HookSiteInfo>;
+  private readonly unit = new Map<Intervention, Float32Array>();
+  private readonly buffers = new Map<string, SiteBuffers>();
+  /** Sites touched by the plan. */
+  readonly touched: readonly string[];
+
+  constructor(plan: SteeringPlan | undefined, sites: readonly HookSiteInfo[], hidden: number, dtype: FloatDtype) {
+    this.plan = plan;
+    this.hidden = hidden;
+    this.dtype = dtype;
+    this.sites = new Map(sites.map((s) => [s.name, s]));
+    const touched = new Set<string>();
+    const rows = !plan ? [] : Array.isArray(plan) ? [plan as readonly Intervention[]] : (plan as { rows: readonly (readonly Intervention[] | null)[] }).rows;
+    for (const row of rows) {
+      for (const iv of row ?? []) {
+        touched.add(iv.site);
+        if ((iv.operator ?? 'add') !== 'add') this.unit.set(iv, normalized(iv.vector));
+      }
+    }
+    this.touched = [...touched];
+  }
+
+  get empty(): boolean { return this.touched.length === 0; }
+
+  /** Hook feeds for a step (empty object when the plan touches nothing). */
+  feeds(step: StepRows): Record<string, ort.Tensor> {
+    const out: Record<string, ort.Tensor> = {};
+    if (this.empty) return out;
+    const batch = step.starts.length;
+    const H = this.hidden;
+    for (const siteName of this.touched) {
+      const site = this.sites.get(siteName);
+      if (!site) continue;
+      const perPosition = step.seqLen > 1 && this.variesOverStep(siteName, step);
+      const len = perPosition ? step.seqLen : 1;
+      const size = batch * len * H;
+      const bufs = this.bufferFor(siteName, size);
+      const steer = bufs.steer as Float32Array;
+      const ablate = bufs.ablate as Float32Array;
+      steer.fill(0, 0, size);
+      ablate.fill(0, 0, size);
+      let anyAblate = false;
+      for (let b = 0; b < batch; b++) {
+        const ivs = planForRow(this.plan, step.planRows?.[b] ?? b);
+        for (const iv of ivs) {
+          if (iv.site !== siteName) continue;
+          const op = iv.operator ?? 'add';
+          for (let s = 0; s < len; s++) {
+            const pos = (step.starts[b] ?? 0) + s;
+            const prompt = step.promptLengths[b] ?? 0;
+            if (!activeAt(iv.positions, pos, prompt)) continue;
+            const base = (b * len + s) * H;
+            if (op !== 'add') {
+              anyAblate = true;
+              ablate.set(this.unit.get(iv) as Float32Array, base);
+            }
+            if (op !== 'ablate') {
+              const k = (iv.strength ?? 1) * scheduleAt(iv.schedule, pos, prompt);
+              const v = iv.vector;
+              for (let h = 0; h < H; h++) steer[base + h] = (steer[base + h] as number) + k * (v[h] as number);
+            }
+          }
+        }
+      }
+      const dims = [batch, len, H];
+      out[site.steer] = this.tensor(bufs, 'steer', size, dims);
+      if (anyAblate) out[site.ablate] = this.tensor(bufs, 'ablate', size, dims);
+    }
+    return out;
+  }
+
+  private variesOverStep(siteName: string, step: StepRows): boolean {
+    for (let b = 0; b < step.starts.length; b++) {
+      for (const iv of planForRow(this.plan, step.planRows?.[b] ?? b)) {
+        if (iv.site !== siteName) continue;
+        const start = step.starts[b] ?? 0;
+        const prompt = step.promptLengths[b] ?? 0;
+        const first = activeAt(iv.positions, start, prompt);
+        const k0 = scheduleAt(iv.schedule, start, prompt);
+        for (let s = 1; s < step.seqLen; s++) {
+          if (activeAt(iv.positions, start + s, prompt) !== first) return true;
+          if (scheduleAt(iv.schedule, start + s, prompt) !== k0) return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private bufferFor(site: string, size: number): SiteBuffers {
+    let b = this.buffers.get(site);
+    if (!b || (b.steer?.length ?? 0) < size) {
+      b = { steer: new Float32Array(size), ablate: new Float32Array(size) };
+      if (this.dtype === 'float16') { b.steerHalf = new Uint16Array(size); b.ablateHalf = new Uint16Array(size); }
+      this.buffers.set(site, b);
+    }
+    return b;
+  }
+
+  private tensor(bufs: SiteBuffers, which: 'steer' | 'ablate', size: number, dims: number[]): ort.Tensor {
+    const src = (which === 'steer' ? bufs.steer : bufs.ablate) as Float32Array;
+    if (this.dtype === 'float16') {
+      const half = (which === 'steer' ? bufs.steerHalf : bufs.ablateHalf) as Uint16Array;
+      for (let i = 0; i < size; i++) half[i] = floatToHalf(src[i] as number);
+      return new ort.Tensor('float16', half.subarray(0, size), dims);
+    }
+    return new ort.Tensor('float32', src.subarray(0, size), dims);
+  }
+}
+
+function normalized(v: Float32Array): Float32Array {
+  let n = 0;
+  for (let i = 0; i < v.length; i++) n += (v[i] as number) ** 2;
+  const inv = 1 / Math.sqrt(n);
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) * inv;
+  return out;
+}

@@ -1,0 +1,137 @@
+/** File helpers: atomic writes (temp file, then rename), output guards, hashing. */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CorruptFileError, FileNotFoundError, OutputExistsError } from '../errors.js';
+
+/** A temp path in the same directory as `target`, so rename() stays atomic. */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Writes `data` to `target` atomically. */
+export function atomicWriteFile(target: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+export function writeAll(fd: number, data: Uint8Array, position?: number): void {
+  let off = 0;
+  while (off < data.byteLength) {
+    const n = writeSync(fd, data, off, data.byteLength - off, position === undefined ? null : position + off);
+    off += n;
+  }
+}
+
+/**
+ * A file being written through a temp path. `commit()` renames it into place;
+ * `abort()` removes it. Used for large streamed outputs such as external data.
+ */
+export class AtomicFile {
+  readonly target: string;
+  readonly tmp: string;
+  readonly fd: number;
+  private done = false;
+  position = 0;
+
+  constructor(target: string) {
+    mkdirSync(dirname(target), { recursive: true });
+    this.target = target;
+    this.tmp = tempPathFor(target);
+    this.fd = openSync(this.tmp, 'w');
+  }
+
+  write(data: Uint8Array): number {
+    const at = this.position;
+    writeAll(this.fd, data);
+    this.position += data.byteLength;
+    return at;
+  }
+
+  /** Pads with zero bytes up to a multiple of `alignment`. */
+  align(alignment: number): void {
+    const pad = (alignment - (this.position % alignment)) % alignment;
+    if (pad > 0) this.write(new Uint8Array(pad));
+  }
+
+  commit(): void {
+    if (this.done) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    renameSync(this.tmp, this.target);
+    this.done = true;
+  }
+
+  abort(): void {
+    if (this.done) return;
+    try { closeSync(this.fd); } catch { /* already closed */ }
+    rmSync(this.tmp, { force: true });
+    this.done = true;
+  }
+}
+
+/**
+ * Refuses to overwrite an existing output unless `force`; with `force`, the
+ * old output is left in place until the new one is complete (callers write to
+ * temp paths and rename).
+ */
+export function guardOutput(path: string, force: boolean): void {
+  if (existsSync(path) && !force) throw new OutputExistsError(path);
+}
+
+export function mustExist(path: string, what = 'file'): void {
+  if (!existsSync(path)) throw new FileNotFoundError(path, what);
+}
+
+export function readJsonFile<T = unknown>(path: string, what = 'file'): T {
+  mustExist(path, what);
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CorruptFileError(path, `invalid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** sha256 of several files, streamed in fixed-size chunks (no whole-file buffers). */
+export function sha256Files(paths: readonly string[]): string {
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(1 << 22);
+  for (const p of paths) {
+    mustExist(p);
+    const fd = openSync(p, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, chunk, 0, chunk.byteLength, null);
+        if (n <= 0) break;
+        hash.update(chunk.subarray(0, n));
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return hash.digest('hex');
+}
+
+export function sha256Bytes(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function fileSize(path: string): number {
+  return statSync(path).size;
+}
