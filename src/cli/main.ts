@@ -6,6 +6,7 @@ import { reportError } from './common.js';
 import { registerBuild } from './commands/build.js';
 import { registerInstrument } from './commands/instrument.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerGenerate } from './commands/generate.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -18,6 +19,7 @@ export function createProgram(): Command {
   registerBuild(program);
   registerInstrument(program);
   registerInspect(program);
+  registerGenerate(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -39,6 +39,8 @@ export interface ResolveOptions {
   /** Called with download progress (bytes). */
   onProgress?: (file: string, received: number, total: number | undefined) => void;
   hubUrl?: string;
+  /** Where to look for the shared checkpoint (default: ../shared/models/tinystories-656k beside the package). */
+  sharedDir?: string;
 }
 
 /** Finds (or downloads) the default checkpoint directory. */
@@ -49,7 +51,7 @@ export async function resolveDefaultCheckpoint(options: ResolveOptions = {}): Pr
     if (!existsSync(join(dir, 'config.json'))) throw new FileNotFoundError(join(dir, 'config.json'), 'ONNX_STEER_CHECKPOINT checkpoint');
     return dir;
   }
-  const shared = resolve(packageRoot(), '..', 'shared', 'models', 'tinystories-656k');
+  const shared = options.sharedDir ?? resolve(packageRoot(), '..', 'shared', 'models', 'tinystories-656k');
   if (existsSync(join(shared, 'config.json')) && existsSync(join(shared, 'model.safetensors'))) return shared;
   const target = join(cacheDir(), 'checkpoints', DEFAULT_REPO.replace('/', '--'));
   if (DEFAULT_FILES.every((f) => existsSync(join(target, f)))) return target;

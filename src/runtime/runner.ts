@@ -10,7 +10,9 @@ import { HookNotFoundError, InvalidArgumentError, RuntimeFailureError } from '..
 import { readManifest, type HooksManifest, type HookSiteInfo } from '../hooks/manifest.js';
 import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } from './cache.js';
 import { createSession, type SessionOptions } from './session.js';
-import { idTensor, toFloat32, type Float32Tensor } from './tensors.js';
+import { emptyFloat, idTensor, toFloat32, type Float32Tensor } from './tensors.js';
+import { readModel } from '../onnx/io.js';
+import { ModelCodec, type GraphProto } from '../onnx/proto.js';
 
 export interface ForwardArgs {
   /** Token ids, row-major [batch, seqLen]. */
@@ -45,7 +47,9 @@ export class ModelRunner {
   readonly session: ort.InferenceSession;
   private readonly sites: Map<string, HookSiteInfo>;
   private readonly cacheOutputs: string[];
-  private readonly inputNames: Set<string>;
+  /** Feedable hook inputs (onnxruntime lists initializer-backed inputs separately). */
+  private readonly hookInputs: Set<string>;
+  private readonly zeroFeeds: Record<string, ort.Tensor>;
 
   private constructor(dir: string, manifest: HooksManifest, session: ort.InferenceSession) {
     this.dir = dir;
@@ -53,12 +57,26 @@ export class ModelRunner {
     this.session = session;
     this.sites = new Map(manifest.sites.map((s) => [s.name, s]));
     this.cacheOutputs = cacheOutputNames(manifest.cache);
-    this.inputNames = new Set(session.inputNames);
+    this.hookInputs = new Set(manifest.sites.flatMap((s) => [s.steer, s.ablate]));
+    const zero = emptyFloat(manifest.dtype, [1, 1, manifest.hiddenSize]);
+    this.zeroFeeds = Object.fromEntries([...this.hookInputs].map((name) => [name, zero]));
   }
 
+  /**
+   * Opens a hooked model directory. On disk, hook inputs have zero
+   * initializers as defaults; onnxruntime-node cannot feed inputs that have
+   * initializers (it only forwards `session.inputNames`), so the session is
+   * created from the graph with those defaults dropped, and the runner feeds
+   * one shared zero tensor to every hook input a step does not use.
+   */
   static async open(dir: string, options: SessionOptions = {}): Promise<ModelRunner> {
     const manifest = readManifest(dir);
-    const session = await createSession(join(dir, manifest.model), options);
+    const path = join(dir, manifest.model);
+    const { model } = readModel(path);
+    const hookInputs = new Set(manifest.sites.flatMap((s) => [s.steer, s.ablate]));
+    const graph = model.graph as GraphProto;
+    graph.initializer = graph.initializer.filter((t) => !hookInputs.has(t.name ?? ''));
+    const session = await createSession(ModelCodec.encode(model), { ...options, externalDataDir: dir, label: path });
     return new ModelRunner(dir, manifest, session);
   }
 
@@ -83,7 +101,7 @@ export class ModelRunner {
       throw new InvalidArgumentError(`this graph takes at most ${inputs.maxSequence} token(s) per step, got ${seqLen}`);
     }
     const total = cache.length + seqLen;
-    const feeds: Record<string, ort.Tensor> = { ...cacheFeeds(this.manifest.cache, cache, seqLen) };
+    const feeds: Record<string, ort.Tensor> = { ...this.zeroFeeds, ...cacheFeeds(this.manifest.cache, cache, seqLen) };
     feeds[inputs.inputIds.name] = idTensor(inputs.inputIds.dtype, args.ids, [batch, seqLen]);
     if (inputs.attentionMask) {
       const mask = args.attentionMask ?? new Array<number>(batch * total).fill(1);
@@ -101,7 +119,7 @@ export class ModelRunner {
     }
     if (args.hookFeeds) {
       for (const [name, t] of Object.entries(args.hookFeeds)) {
-        if (!this.inputNames.has(name)) throw new InvalidArgumentError(`the model has no input named "${name}"`);
+        if (!this.hookInputs.has(name)) throw new InvalidArgumentError(`the model has no hook input named "${name}"`);
         feeds[name] = t;
       }
     }

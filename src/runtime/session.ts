@@ -11,7 +11,11 @@ export interface SessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-export async function createSession(modelPath: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+/**
+ * Creates a session from a model file, or from model bytes whose external
+ * data lives in `externalDataDir`.
+ */
+export async function createSession(model: string | Uint8Array, options: SessionOptions & { externalDataDir?: string; label?: string } = {}): Promise<ort.InferenceSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: options.executionProviders ?? ['cpu'],
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
@@ -19,10 +23,16 @@ export async function createSession(modelPath: string, options: SessionOptions =
   };
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   if (options.interOpNumThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpNumThreads;
+  if (options.externalDataDir) {
+    sessionOptions.extra = { session: { model_external_initializers_file_folder_path: options.externalDataDir } };
+  }
+  const label = options.label ?? (typeof model === 'string' ? model : 'model');
   try {
-    return await ort.InferenceSession.create(modelPath, sessionOptions);
+    return typeof model === 'string'
+      ? await ort.InferenceSession.create(model, sessionOptions)
+      : await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
     const first = (err as Error).message.split('\n')[0] ?? '';
-    throw new RuntimeFailureError(`onnxruntime could not load ${modelPath}: ${first}`, { cause: err });
+    throw new RuntimeFailureError(`onnxruntime could not load ${label}: ${first}`, { cause: err });
   }
 }

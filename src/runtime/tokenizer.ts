@@ -96,6 +96,7 @@ export class TextTokenizer {
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true });
   }
 
