@@ -6,7 +6,6 @@
 import type { ModelRunner } from '../runtime/runner.js';
 import type { Float32Tensor } from '../runtime/tensors.js';
 import { selectCacheRows, type KvCache } from '../runtime/cache.js';
-import type { TextTokenizer } from '../runtime/tokenizer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { CompiledPlan } from '../steering/compile.js';
 import { planRowCount, validatePlan } from '../steering/plan.js';
@@ -16,6 +15,12 @@ import { Rng, rowSeed } from './rng.js';
 import { Sampler, logSoftmaxAt } from './sampler.js';
 import { eosToken, firstFinish, maxNewTokens, stopStrings, truncateAtStop, type FinishReason, type StoppingCriterion } from './stopping.js';
 import { IncrementalDecoder } from './streamer.js';
+
+/** What the decoding loop needs from a tokenizer. */
+export interface Detokenizer {
+  decode(ids: readonly number[]): string;
+  readonly eosIds: readonly number[];
+}
 
 export interface GeneratedRow {
   index: number;
@@ -63,7 +68,7 @@ interface RowState {
 
 export async function* generateStream(
   runner: ModelRunner,
-  tokenizer: TextTokenizer,
+  tokenizer: Detokenizer,
   promptIds: readonly number[],
   options: GenerateOptions = {},
 ): AsyncGenerator<GenerationEvent, GenerationResult> {
@@ -114,8 +119,8 @@ export async function* generateStream(
     });
     forwardPasses++;
     cache = step.cache;
-    last = step.logits ?? step.lastHidden;
-    if (!last) throw new InvalidArgumentError('this model has no logits output; it cannot generate');
+    last = step.logits;
+    if (!last) throw new InvalidArgumentError('this model has no logits output (it ends in a hidden state); it cannot generate');
   }
   const prefillOut = last as Float32Tensor;
   const [, lastLen = 1, V = 0] = prefillOut.dims;
@@ -161,7 +166,7 @@ export async function* generateStream(
     });
     forwardPasses++;
     cache = step.cache;
-    const logits = (step.logits ?? step.lastHidden)?.data as Float32Array;
+    const logits = (step.logits as Float32Tensor).data;
     rowLogits = active.map((_, a) => logits.subarray(a * V, (a + 1) * V));
   }
   const tEnd = performance.now();
@@ -198,7 +203,7 @@ function pickToken(row: RowState, raw: Float32Array, scratch: Float32Array): num
 }
 
 /** Runs generation to the end and returns the result. */
-export async function generate(runner: ModelRunner, tokenizer: TextTokenizer, promptIds: readonly number[], options: GenerateOptions = {}): Promise<GenerationResult> {
+export async function generate(runner: ModelRunner, tokenizer: Detokenizer, promptIds: readonly number[], options: GenerateOptions = {}): Promise<GenerationResult> {
   const it = generateStream(runner, tokenizer, promptIds, options);
   for (;;) {
     const { value, done } = await it.next();

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
-export const SHARED = resolve(REPO, '..', 'shared');
+/** ../shared beside the repository (override with ONNX_STEER_SHARED). */
+export const SHARED = resolve(process.env.ONNX_STEER_SHARED ?? resolve(REPO, '..', 'shared'));
 export const FIXTURES = join(SHARED, 'fixtures', 'onnx');
 export const REFERENCE = join(SHARED, 'fixtures', 'reference');
 export const TINYSTORIES = join(SHARED, 'models', 'tinystories-656k');

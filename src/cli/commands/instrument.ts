@@ -1,0 +1,51 @@
+/** `onnx-steer instrument`: add residual-stream hooks to an ONNX decoder exported by another tool. */
+import type { Command } from 'commander';
+import { InvalidArgumentError, UsageError } from '../../errors.js';
+import { instrumentModel } from '../../instrument/index.js';
+import type { HooksManifest } from '../../hooks/manifest.js';
+import { parseListOption, printJson } from '../common.js';
+
+interface InstrumentCliOptions {
+  output: string;
+  sites?: string[];
+  force?: boolean;
+  json?: boolean;
+}
+
+export function summarizeManifest(m: HooksManifest, outDir: string): string {
+  const cache = m.cache;
+  const lines = [
+    `hooked model written to ${outDir}`,
+    `  architecture  ${m.architecture} (${m.origin.producer ?? 'unknown producer'})`,
+    `  blocks        ${m.numBlocks}, hidden ${m.hiddenSize}, ${m.dtype}${m.vocabSize ? `, vocab ${m.vocabSize}` : ''}`,
+    `  sites         ${m.sites.length}: ${m.sites.map((s) => s.name).join(', ')}`,
+    `  cache         ${cache.kind}, ${cache.numLayers} layers × ${cache.numKvHeads} kv heads × ${cache.headDim}, ${cache.dtype}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerInstrument(program: Command): void {
+  program
+    .command('instrument')
+    .description('add residual-stream hook sites (capture, steer, ablate) to an ONNX decoder exported by another tool')
+    .argument('<onnx-file-or-dir>', 'an .onnx decoder graph, or a directory holding one (also <dir>/onnx/)')
+    .requiredOption('-o, --output <dir>', 'output directory for model.onnx, hooks.json and tokenizer files')
+    .option('--sites <list>', 'comma-separated sites or kinds (hook_resid_pre, hook_resid_mid, hook_resid_post, blocks.3.hook_resid_post); default: all', parseListOption)
+    .option('--force', 'replace an existing output directory')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (input: string, opts: InstrumentCliOptions) => {
+      let manifest: HooksManifest;
+      try {
+        manifest = await instrumentModel(input, opts.output, {
+          force: opts.force ?? false,
+          ...(opts.sites && opts.sites.length > 0 ? { sites: opts.sites } : {}),
+        });
+      } catch (err) {
+        // Bad --sites values and ambiguous inputs are usage errors on the command line.
+        if (err instanceof InvalidArgumentError) throw new UsageError(err.message, { cause: err });
+        throw err;
+      }
+      if (opts.json) printJson(manifest);
+      else process.stdout.write(summarizeManifest(manifest, opts.output));
+    });
+}

@@ -1,0 +1,40 @@
+/**
+ * All-or-nothing output directories: everything is written into a temp
+ * directory beside the target, which is renamed into place only when
+ * complete. An existing target is refused unless `force`, and is replaced
+ * only after the new one is fully written.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { guardOutput } from '../util/fs.js';
+
+export async function writeDirectoryAtomically(target: string, force: boolean, write: (tmpDir: string) => Promise<void>): Promise<void> {
+  const out = resolve(target);
+  guardOutput(out, force);
+  const parent = dirname(out);
+  mkdirSync(parent, { recursive: true });
+  const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
+  const tmp = join(parent, `.${basename(out)}.${tag}.tmp`);
+  mkdirSync(tmp);
+  try {
+    await write(tmp);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  if (existsSync(out)) {
+    const old = join(parent, `.${basename(out)}.${tag}.old`);
+    renameSync(out, old);
+    try {
+      renameSync(tmp, out);
+    } catch (err) {
+      renameSync(old, out);
+      rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(tmp, out);
+  }
+}
