@@ -39,7 +39,7 @@ async function downloadFile(url: string, target: string, label: string, onProgre
     },
   });
   try {
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), counter, createWriteStream(tmp));
+    await pipeline(Readable.fromWeb(response.body), counter, createWriteStream(tmp));
     if (total !== undefined && received !== total) throw new DownloadError(`download of ${url} ended early: ${received} of ${total} bytes`);
     renameSync(tmp, target);
   } catch (err) {

@@ -6,11 +6,24 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers';
 import { CorruptFileError, FileNotFoundError, InvalidArgumentError } from '../errors.js';
 import { readJsonFile } from '../util/fs.js';
 
-export interface ChatMessage { role: 'system' | 'user' | 'assistant' | string; content: string }
+/** A chat message; roles are usually system, user and assistant. */
+export interface ChatMessage { role: string; content: string }
+
+/**
+ * The part of @huggingface/tokenizers' Tokenizer this module uses. Its bundled
+ * declarations use extensionless relative imports that NodeNext resolution
+ * cannot follow, so the class is typed here.
+ */
+interface Tokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
+  token_to_id(token: string): number | undefined;
+}
+const TokenizerCtor = HfTokenizerClass as unknown as new (json: object, config: object) => Tokenizer;
 
 type TokenSpec = string | { content?: string } | null | undefined;
 
@@ -77,11 +90,11 @@ export class TextTokenizer {
     const config = (optionalJson(join(dir, 'tokenizer_config.json')) ?? {}) as TokenizerConfig;
     const specialMap = optionalJson(join(dir, 'special_tokens_map.json')) ?? {};
     for (const key of ['bos_token', 'eos_token', 'pad_token', 'unk_token'] as const) {
-      if (config[key] === undefined && specialMap[key] !== undefined) config[key] = specialMap[key] as TokenSpec;
+      if (config[key] === undefined && specialMap[key] !== undefined) config[key] = specialMap[key];
     }
     let tokenizer: Tokenizer;
     try {
-      tokenizer = new Tokenizer(tokenizerJson, config);
+      tokenizer = new TokenizerCtor(tokenizerJson, config);
     } catch (err) {
       throw new CorruptFileError(tokPath, `cannot build a tokenizer (${(err as Error).message})`, { cause: err });
     }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HookedModel } from '../../src/runtime/model.js';
 import { rowSeed } from '../../src/generation/rng.js';
+import type { GenerationResult } from '../../src/generation/generate.js';
 import { logSoftmaxAt } from '../../src/generation/sampler.js';
 import { HookNotFoundError, InvalidArgumentError } from '../../src/errors.js';
 import type { Intervention } from '../../src/steering/plan.js';
@@ -60,13 +61,13 @@ describe('generate() on the default model', () => {
 
   it('streams deltas that add up to the final text', async () => {
     let text = '';
-    let result;
+    const done: GenerationResult[] = [];
     for await (const ev of model.stream('Once upon a time', { temperature: 0, maxNewTokens: 30 })) {
-      if (ev.type === 'done') result = ev.result;
+      if (ev.type === 'done') done.push(ev.result);
       else text += ev.text;
     }
-    expect(result).toBeDefined();
-    expect(text).toBe(result!.rows[0]!.text);
+    expect(done).toHaveLength(1);
+    expect(text).toBe(done[0]!.rows[0]!.text);
   });
 
   it('stops on stop strings and cuts them from the text', async () => {

@@ -1,0 +1,117 @@
+/**
+ * Graph-building helpers shared by the decoder and attention builders:
+ * cached constants, streamed weights with progress, and the small op
+ * patterns (RMSNorm, rotary embedding, SwiGLU) every block uses.
+ */
+import { floatTensor, int64Tensor } from '../onnx/attributes.js';
+import type { GraphEditor } from '../onnx/graph.js';
+import type { WeightWriter } from './weights.js';
+
+export class GraphBuilder {
+  readonly editor: GraphEditor;
+  private readonly writer: WeightWriter;
+  private readonly constants = new Map<string, string>();
+  private readonly onWeight: () => void;
+
+  constructor(editor: GraphEditor, writer: WeightWriter, onWeight: () => void = () => undefined) {
+    this.editor = editor;
+    this.writer = writer;
+    this.onWeight = onWeight;
+  }
+
+  op(opType: string, inputs: string[], hint: string, attrs: Parameters<GraphEditor['op']>[3] = {}, domain?: string): string {
+    return this.editor.op(opType, inputs, hint, attrs, domain);
+  }
+
+  /** An int64 constant initializer (shared between uses). `dims` defaults to a 1-D vector; [] makes a scalar. */
+  i64(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const key = `i64:${dims.join('x')}:${values.join(',')}`;
+    const hit = this.constants.get(key);
+    if (hit) return hit;
+    const name = this.editor.uniqueName(`const_i64_${values.join('_').replace(/-/g, 'm')}${dims.length === 0 ? '_s' : ''}`);
+    this.editor.addInitializer(int64Tensor(name, dims, values));
+    this.constants.set(key, name);
+    return name;
+  }
+
+  /** A float32 scalar constant. */
+  f32(value: number): string {
+    const key = `f32:${value}`;
+    const hit = this.constants.get(key);
+    if (hit) return hit;
+    const name = this.editor.uniqueName(`const_f32_${this.constants.size}`);
+    this.editor.addInitializer(floatTensor(name, [], [value]));
+    this.constants.set(key, name);
+    return name;
+  }
+
+  /** A float32 weight streamed to the external data file. */
+  weight(name: string, dims: readonly number[], data: Float32Array): string {
+    const tensor = this.writer.float(name, dims, data);
+    this.editor.addInitializer(tensor);
+    this.onWeight();
+    return name;
+  }
+
+  /** y = x / sqrt(mean(x²) + eps) · w, via ORT's SimplifiedLayerNormalization (default domain). */
+  rmsNorm(x: string, weight: string, eps: number, hint: string): string {
+    return this.op('SimplifiedLayerNormalization', [x, weight], hint, { axis: -1, epsilon: { float: eps }, stash_type: 1 });
+  }
+
+  /** LayerNormalization with scale and bias over the last axis (opset 17). */
+  layerNorm(x: string, weight: string, bias: string | undefined, eps: number, hint: string): string {
+    return this.op('LayerNormalization', bias ? [x, weight, bias] : [x, weight], hint, { axis: -1, epsilon: { float: eps } });
+  }
+
+  /** GELU, tanh approximation (GPT-2 gelu_new) or exact (erf). */
+  gelu(x: string, approximate: boolean, hint: string): string {
+    const half = this.op('Mul', [x, this.f32(0.5)], `${hint}/half`);
+    let inner: string;
+    if (approximate) {
+      const cube = this.op('Mul', [this.op('Mul', [x, x], `${hint}/square`), x], `${hint}/cube`);
+      const sum = this.op('Add', [x, this.op('Mul', [cube, this.f32(0.044715)], `${hint}/cube_scaled`)], `${hint}/sum`);
+      inner = this.op('Tanh', [this.op('Mul', [sum, this.f32(Math.sqrt(2 / Math.PI))], `${hint}/tanh_in`)], `${hint}/tanh`);
+    } else {
+      inner = this.op('Erf', [this.op('Mul', [x, this.f32(Math.SQRT1_2)], `${hint}/erf_in`)], `${hint}/erf`);
+    }
+    return this.op('Mul', [half, this.op('Add', [inner, this.f32(1)], `${hint}/one_plus`)], `${hint}/Mul`);
+  }
+
+  /** MatMul with an optional bias. */
+  linear(x: string, weight: string, bias: string | undefined, hint: string): string {
+    const y = this.op('MatMul', [x, weight], `${hint}/MatMul`);
+    return bias ? this.op('Add', [y, bias], `${hint}/Add`) : y;
+  }
+
+  /**
+   * Rotary embedding in the rotate_half convention on the last axis:
+   * x·cos + concat(x2, x1)·sinSigned, where sinSigned = concat(−sin, sin).
+   */
+  rotary(x: string, cos: string, sinSigned: string, headDim: number, hint: string): string {
+    const halves = this.i64([headDim / 2, headDim / 2]);
+    const x1 = this.editor.uniqueName(`${hint}/x1`);
+    const x2 = this.editor.uniqueName(`${hint}/x2`);
+    this.editor.addNode('Split', [x, halves], [x1, x2], { axis: -1 }, { name: `${hint}/Split` });
+    const swapped = this.op('Concat', [x2, x1], `${hint}/Concat`, { axis: -1 });
+    const a = this.op('Mul', [x, cos], `${hint}/MulCos`);
+    const b = this.op('Mul', [swapped, sinSigned], `${hint}/MulSin`);
+    return this.op('Add', [a, b], `${hint}/Add`);
+  }
+
+  /** silu(gate) · up from a packed [.., 2·I] projection. */
+  swiglu(gateUp: string, intermediate: number, hint: string): string {
+    const gate = this.editor.uniqueName(`${hint}/gate`);
+    const up = this.editor.uniqueName(`${hint}/up`);
+    this.editor.addNode('Split', [gateUp, this.i64([intermediate, intermediate])], [gate, up], { axis: -1 }, { name: `${hint}/Split` });
+    const sig = this.op('Sigmoid', [gate], `${hint}/Sigmoid`);
+    const act = this.op('Mul', [gate, sig], `${hint}/Silu`);
+    return this.op('Mul', [act, up], `${hint}/Mul`);
+  }
+
+  /** Splits along `axis` into named-by-hint outputs of the given sizes. */
+  split(x: string, sizes: readonly number[], axis: number, hint: string, names: readonly string[]): string[] {
+    const outs = names.map((n) => this.editor.uniqueName(`${hint}/${n}`));
+    this.editor.addNode('Split', [x, this.i64(sizes)], outs, { axis }, { name: `${hint}/Split` });
+    return outs;
+  }
+}
