@@ -1,0 +1,50 @@
+/**
+ * Rewards computed from the response text alone:
+ *
+ * - `vader`: VADER's compound score (Hutto & Gilbert 2014, `vader-sentiment`),
+ *   a normalised valence in [−1, 1].
+ * - `afinn`: the AFINN-165 lexicon through the `sentiment` package, as its
+ *   *comparative* score: the sum of word valences (each in [−5, 5], with the
+ *   package's negation handling) divided by the number of tokens, so long
+ *   responses are not rewarded for length. `afinn:sum` gives the raw sum.
+ *   An empty response scores 0 under both.
+ * - `keyword:<word>`: the number of case-insensitive whole-word occurrences of
+ *   the word (or phrase) in the response.
+ *
+ * Only the response is scored, never the prompt.
+ */
+import { createRequire } from 'node:module';
+import Sentiment from 'sentiment';
+import { defineReward, type Reward } from './types.js';
+import { UnknownRewardError } from './errors.js';
+
+/** vader-sentiment is untyped CommonJS: loaded through require and typed here, with no ambient declaration. */
+interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }
+const vader = createRequire(import.meta.url)('vader-sentiment') as Vader;
+
+export function vaderReward(spec = 'vader'): Reward {
+  return defineReward(spec, 'vader', [], (items) => items.map((it) => vader.SentimentIntensityAnalyzer.polarity_scores(it.response).compound));
+}
+
+export type AfinnMode = 'comparative' | 'sum';
+
+export function afinnReward(mode: AfinnMode = 'comparative', spec = mode === 'comparative' ? 'afinn' : 'afinn:sum'): Reward {
+  const analyzer = new Sentiment();
+  return defineReward(spec, 'afinn', [], (items) => items.map((it) => {
+    const r = analyzer.analyze(it.response);
+    return mode === 'sum' ? r.score : r.comparative;
+  }));
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Whole-word, case-insensitive occurrence count of `word` (letters, digits and _ are word characters). */
+export function keywordReward(word: string, spec = `keyword:${word}`): Reward {
+  const trimmed = word.trim();
+  if (trimmed.length === 0) throw new UnknownRewardError(spec, `reward "${spec}" needs a word after "keyword:"`);
+  const pattern = trimmed.split(/\s+/).map(escapeRegExp).join('\\s+');
+  const re = new RegExp(`(?<![\\p{L}\\p{N}_])${pattern}(?![\\p{L}\\p{N}_])`, 'giu');
+  return defineReward(spec, 'keyword', [], (items) => items.map((it) => it.response.match(re)?.length ?? 0));
+}

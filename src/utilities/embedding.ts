@@ -1,0 +1,49 @@
+/**
+ * Embedding utilities, both cosines in [−1, 1]:
+ *
+ * - `hidden:<site>`: cosine of the policy's hidden states at a hook site,
+ *   mean-pooled over the response tokens (read from `item.activations`;
+ *   see captureResponseActivations). Costs one normalisation pass and one
+ *   Gram matrix: O(N·H + N²·H/2) flops.
+ * - `minilm`: cosine of mean-pooled, L2-normalised all-MiniLM-L6-v2
+ *   embeddings of the response texts (the MBR-BoN paper's utility).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { MiniLMEmbedder } from '../embed/minilm.js';
+import { cosineMatrix } from './cosine.js';
+import { settle, type Utility, type UtilityItem } from './types.js';
+
+export function hiddenUtility(site: string, spec = `hidden:${site}`): Utility {
+  return {
+    spec,
+    kind: 'hidden',
+    bounds: [-1, 1],
+    symmetric: true,
+    sites: [site],
+    matrix: (items: readonly UtilityItem[], out?: Float64Array) => settle(() => {
+      const vectors = items.map((it, i) => {
+        const v = it.activations?.[site];
+        if (!v) throw new InvalidArgumentError(`${spec}: candidate ${i} has no activations at ${site} (capture them with captureResponseActivations)`);
+        return v;
+      });
+      return cosineMatrix(vectors, out);
+    }),
+  };
+}
+
+/** `embedder` may be a loaded MiniLMEmbedder or a function that loads one (called once, on first use). */
+export function minilmUtility(embedder: MiniLMEmbedder | (() => Promise<MiniLMEmbedder>), spec = 'minilm'): Utility {
+  let ready: Promise<MiniLMEmbedder> | undefined = typeof embedder === 'function' ? undefined : Promise.resolve(embedder);
+  return {
+    spec,
+    kind: 'minilm',
+    bounds: [-1, 1],
+    symmetric: true,
+    sites: [],
+    matrix: async (items: readonly UtilityItem[], out?: Float64Array) => {
+      ready ??= (embedder as () => Promise<MiniLMEmbedder>)();
+      const batch = await (await ready).embed(items.map((it) => it.response));
+      return cosineMatrix(batch, out);
+    },
+  };
+}
