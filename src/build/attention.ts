@@ -9,10 +9,16 @@
  *   into the sequence axis, so K/V are never repeated.
  * - `gqa`: com.microsoft GroupQueryAttention, with seqlens_k =
  *   ReduceSum(attention_mask) − 1 and total_sequence_length as int32, RoPE
- *   fused in the kernel (do_rotary with cos/sin caches) when the head size
- *   allows it (multiple of 16), else applied with the same ops as `standard`.
+ *   fused in the kernel (do_rotary with cos/sin caches, positions derived
+ *   from the lengths; position_ids unused) when the head size allows it
+ *   (multiple of 16), else applied with the same ops as `standard`.
  *   GroupQueryAttention derives key validity from per-row lengths, so batched
- *   prompts must be right-padded.
+ *   prompts must be right-padded, and the kernel rejects batch > 1 with more
+ *   than one new token over a non-empty cache.
+ *
+ * Models with learned positions (GPT-2) skip RoPE in both variants. Sliding
+ * windows (Mistral, Qwen2 layer types) give each query the last `window`
+ * keys, as in transformers.
  *
  * The 1/sqrt(head_dim) softmax scale is folded into the q projection weights
  * by the decoder builder, so both variants use scale 1.

@@ -109,7 +109,7 @@ export interface TestSession {
   release(): Promise<void>;
 }
 
-export async function openSession(dir: string, manifest: HooksManifest = readManifest(dir)): Promise<TestSession> {
+export async function openSession(dir: string, manifest: HooksManifest = readManifest(dir), options: ort.InferenceSession.SessionOptions = {}): Promise<TestSession> {
   const { model } = readModel(join(dir, manifest.model));
   const hookInputs = new Set(manifest.sites.flatMap((s) => [s.steer, s.ablate]));
   const graph = model.graph as GraphProto;
@@ -117,6 +117,7 @@ export async function openSession(dir: string, manifest: HooksManifest = readMan
   const session = await ort.InferenceSession.create(ModelCodec.encode(model), {
     logSeverityLevel: 3,
     extra: { session: { model_external_initializers_file_folder_path: dir } },
+    ...options,
   });
   const H = manifest.hiddenSize;
   const zero = new ort.Tensor('float32', new Float32Array(H), [1, 1, H]);
