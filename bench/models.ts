@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModel } from '../src/build/index.js';
 import { manifestPath } from '../src/hooks/manifest.js';
-import { cacheDir, defaultModelDir } from '../src/runtime/default-model.js';
+import { cacheDir, defaultModelDir, resolveDefaultCheckpoint } from '../src/runtime/default-model.js';
 
 export const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'], model_type: 'llama',
@@ -25,15 +25,21 @@ export function benchDir(): string {
   return d;
 }
 
-/** A random-init build of a config shape (seed 0), built once per cache. */
-export async function randomModel(name: string, config: object, options: { sites?: 'all' | string[]; attention?: 'standard' | 'gqa' } = {}): Promise<string> {
-  const tag = `${name}-${options.attention ?? 'default'}-${Array.isArray(options.sites) ? options.sites.join('_') || 'nohooks' : 'all'}`;
-  const dir = join(benchDir(), tag);
+/** A random-init build of a config shape (seed 0), with all hooks or none, built once per cache. */
+export async function randomModel(name: string, config: object, hooks: boolean): Promise<string> {
+  const dir = join(benchDir(), `${name}-${hooks ? 'hooked' : 'plain'}`);
   if (existsSync(manifestPath(dir))) return dir;
   const cfgDir = join(benchDir(), `${name}-config`);
   mkdirSync(cfgDir, { recursive: true });
   writeFileSync(join(cfgDir, 'config.json'), JSON.stringify(config, null, 2));
-  await buildModel(cfgDir, dir, { randomInit: { seed: 0 }, force: true, ...(options.sites ? { sites: options.sites } : {}), ...(options.attention ? { attention: options.attention } : {}) });
+  await buildModel(cfgDir, dir, { randomInit: { seed: 0 }, force: true, ...(hooks ? {} : { sites: [] }) });
+  return dir;
+}
+
+/** The default model built without hooks (same weights, plain graph). */
+export async function defaultPlainModel(): Promise<string> {
+  const dir = join(benchDir(), 'tinystories-656k-plain');
+  if (!existsSync(manifestPath(dir))) await buildModel(await resolveDefaultCheckpoint(), dir, { sites: [], force: true });
   return dir;
 }
 

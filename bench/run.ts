@@ -1,65 +1,100 @@
 /**
- * `npm run bench`: runs the benchmarks and writes bench/results.json and
+ * `npm run bench`: runs every benchmark and writes bench/results.json and
  * BENCHMARKS.md. `npm run bench -- --smoke` runs each benchmark once on the
- * tiny default model (CI uses it so the scripts cannot rot); it asserts no
- * timings.
+ * tiny default model so the scripts cannot rot (CI runs it); it asserts no
+ * timings and writes bench/results.smoke.json only.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { decodeFigures, type DecodeFigures } from './generation.js';
-import { SMOLLM2_135M, defaultModelDir, randomModel } from './models.js';
-import type { Summary } from './stats.js';
+import { decodeFigures, prefillFigures, threadScaling } from './generation.js';
+import { copyBandwidth, weightBytes } from './hardware.js';
+import { measureMemory } from './memory.js';
+import { SMOLLM2_135M, benchDir, defaultModelDir, defaultPlainModel, randomModel } from './models.js';
+import { renderMarkdown } from './report.js';
+import { steeringOverhead } from './steering.js';
+import { compareTransformersJs, prepareSharedLayout } from './transformersjs.js';
 
 const smoke = process.argv.includes('--smoke');
 const cfg = smoke ? { warmup: 0, runs: 1 } : { warmup: 1, runs: 5 };
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
-interface Results {
+export interface BenchResults {
   date: string;
   smoke: boolean;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; onnxruntime: string };
-  decode: DecodeFigures[];
+  sections: Record<string, unknown>;
+  errors: Record<string, string>;
 }
 
-function fmt(s: Summary, digits = 1): string {
-  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+async function section(results: BenchResults, name: string, fn: () => Promise<unknown>): Promise<void> {
+  if (only && !only.includes(name)) return;
+  const t = performance.now();
+  process.stderr.write(`bench: ${name} …\n`);
+  try {
+    results.sections[name] = await fn();
+  } catch (err) {
+    results.errors[name] = (err as Error).message;
+    process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.stderr.write(`bench: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 }
 
 async function main(): Promise<void> {
-  const results: Results = {
+  const results: BenchResults = {
     date: new Date().toISOString(),
     smoke,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, onnxruntime: ort.env.versions.common },
-    decode: [],
+    sections: {},
+    errors: {},
   };
   const tiny = await defaultModelDir();
-  results.decode.push(await decodeFigures('tinystories-656k', tiny, smoke ? 8 : 64, cfg));
-  if (!smoke) {
-    const smol = await randomModel('smollm2-135m', SMOLLM2_135M);
-    results.decode.push(await decodeFigures('smollm2-135m (random init)', smol, 64, cfg));
-  }
-  const outDir = join(import.meta.dirname);
-  writeFileSync(join(outDir, smoke ? 'results.smoke.json' : 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const tinyPlain = await defaultPlainModel();
+  const big = smoke ? undefined : { hooked: await randomModel('smollm2-135m', SMOLLM2_135M, true), plain: await randomModel('smollm2-135m', SMOLLM2_135M, false) };
+  const label = 'smollm2-135m shape (random init)';
+  const tokens = smoke ? 4 : 64;
+
+  await section(results, 'prefill', async () => [
+    await prefillFigures('tinystories-656k', tiny, smoke ? 16 : 128, cfg),
+    ...(big ? [await prefillFigures(label, big.hooked, 128, cfg)] : []),
+  ]);
+  await section(results, 'decode', async () => {
+    const out = [await decodeFigures('tinystories-656k', tiny, tokens, cfg)];
+    if (big) {
+      out.push(await decodeFigures(label, big.hooked, 64, cfg));
+      out.push(await decodeFigures(label, big.hooked, 256, { warmup: 1, runs: 5 }));
+    }
+    return out;
+  });
+  await section(results, 'steering', async () => [
+    await steeringOverhead('tinystories-656k', tiny, tinyPlain, tokens, cfg),
+    ...(big ? [await steeringOverhead(label, big.hooked, big.plain, 64, cfg)] : []),
+  ]);
+  await section(results, 'transformersjs', async () => [
+    await compareTransformersJs('tinystories-656k', prepareSharedLayout(tinyPlain, join(benchDir(), 'tjs', 'tinystories-656k')), tokens, cfg),
+    ...(big ? [await compareTransformersJs(label, prepareSharedLayout(big.plain, join(benchDir(), 'tjs', 'smollm2-135m')), 64, cfg)] : []),
+  ]);
+  await section(results, 'threads', async () => [await threadScaling(big ? label : 'tinystories-656k', big?.hooked ?? tiny, tokens, cfg)]);
+  await section(results, 'hardware', async () => {
+    const bandwidth = copyBandwidth(smoke ? 64 * 2 ** 20 : 512 * 2 ** 20, cfg.runs);
+    const dir = big?.plain ?? tinyPlain;
+    const bytes = weightBytes(dir);
+    return { model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes };
+  });
+  if (!smoke) await section(results, 'memory', () => Promise.resolve(measureMemory()));
+
+  const out = join(import.meta.dirname, smoke ? 'results.smoke.json' : 'results.json');
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   if (smoke) {
-    process.stdout.write(`bench smoke: ${results.decode.length} decode benchmark(s) ran\n`);
+    const failed = Object.keys(results.errors);
+    process.stdout.write(`bench smoke: ${Object.keys(results.sections).length} sections ran, ${failed.length} failed${failed.length ? ` (${failed.join(', ')})` : ''}\n`);
+    if (failed.length) process.exitCode = 1;
     return;
   }
-  const lines = [
-    '# Benchmarks',
-    '',
-    `Measured ${results.date.slice(0, 10)} on ${results.machine.cpus} × ${results.machine.cpuModel}, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, onnxruntime-node ${results.machine.onnxruntime}, CPU execution provider.`,
-    'Each figure is the median over 5 runs after a warm-up, with (min–max). Ratios are measured per A/B pair in the same run, alternating A B A B.',
-    '',
-    '## Decoding',
-    '',
-    '| model | new tokens | batch 1 tok/s | n = 8 tok/s (all rows) | wall time n = 8 / n = 1 | prefill 16 tokens (ms) |',
-    '|---|---|---|---|---|---|',
-    ...results.decode.map((d) => `| ${d.model} | ${d.newTokens} | ${fmt(d.batch1TokensPerSec)} | ${fmt(d.batch8TokensPerSec)} | ${fmt(d.ratioN8toN1, 2)} | ${fmt(d.prefillMs)} |`),
-    '',
-  ];
-  writeFileSync(join(outDir, '..', 'BENCHMARKS.md'), `${lines.join('\n')}\n`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const md = renderMarkdown(results);
+  writeFileSync(join(import.meta.dirname, '..', 'BENCHMARKS.md'), md);
+  process.stdout.write(md);
 }
 
 main().catch((err: unknown) => {

@@ -67,6 +67,16 @@ export class Sampler {
       for (let i = 0; i < n; i++) if ((probs[i] as number) >= threshold) kept++;
       limit = Math.min(limit, kept);
     }
+    if (limit === n && topP >= 1) {
+      // Nothing is filtered: draw from the whole distribution in index order, no sorting.
+      const u = rng.next();
+      let acc = 0;
+      for (let i = 0; i < n; i++) {
+        acc += probs[i] as number;
+        if (u < acc) return i;
+      }
+      return lastPositive(probs);
+    }
     const count = this.topIndices(limit, topP);
     let mass = 0;
     for (let j = 0; j < count; j++) mass += probs[this.order[j] as number] as number;
@@ -109,6 +119,11 @@ export class Sampler {
       k = Math.min(limit, k * 4);
     }
   }
+}
+
+function lastPositive(probs: Float32Array): number {
+  for (let i = probs.length - 1; i > 0; i--) if ((probs[i] as number) > 0) return i;
+  return 0;
 }
 
 /** Partitions `order[0..n)` so its first k entries are the k best (unsorted): quickselect. */

@@ -1,0 +1,72 @@
+/** Renders bench results as BENCHMARKS.md: figures, targets, and the hand-written analysis. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchResults } from './run.js';
+import type { Summary } from './stats.js';
+
+const f = (s: Summary | undefined, d = 1) => (s ? `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})` : 'n/a');
+
+type Row = Record<string, unknown>;
+const list = (r: BenchResults, k: string) => (r.sections[k] as Row[] | undefined) ?? [];
+
+function target(name: string, value: number | undefined, ok: (v: number) => boolean, goal: string): string {
+  if (value === undefined || Number.isNaN(value)) return `| ${name} | n/a | ${goal} | not measured |`;
+  return `| ${name} | ${value.toFixed(3)} | ${goal} | ${ok(value) ? 'met' : '**missed**'} |`;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const L: string[] = [];
+  const m = r.machine;
+  L.push('# Benchmarks', '');
+  L.push(`Measured ${r.date.slice(0, 10)} by \`npm run bench\` on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, onnxruntime-node ${m.onnxruntime}, CPU execution provider, default intra-op threads unless noted.`);
+  L.push('Every figure is the median over 5 runs after a warm-up, shown as median (min–max). Every comparison is a ratio measured pair by pair in the same run, alternating A B A B. Random-init models are built with `onnx-steer build --random-init` (weights do not affect speed). Raw numbers: `bench/results.json`.', '');
+
+  L.push('## Prefill', '', '| model | prompt tokens | tokens/s |', '|---|---|---|');
+  for (const p of list(r, 'prefill')) L.push(`| ${String(p.model)} | ${String(p.promptTokens)} | ${f(p.tokensPerSec as Summary)} |`);
+
+  L.push('', '## Decoding', '', 'Sampling at temperature 1 from a 16-token prompt; n = 8 decodes 8 candidates as one batch.', '');
+  L.push('| model | new tokens | batch 1 tokens/s | n = 8 tokens/s (all rows) | wall time n = 8 ÷ n = 1 |', '|---|---|---|---|---|');
+  for (const d of list(r, 'decode')) L.push(`| ${String(d.model)} | ${String(d.newTokens)} | ${f(d.batch1TokensPerSec as Summary)} | ${f(d.batch8TokensPerSec as Summary)} | ${f(d.ratioN8toN1 as Summary, 2)} |`);
+
+  L.push('', '## Steering overhead', '', 'Greedy decoding, tokens/s relative to the same weights built without hooks. "Active": a steering vector on `hook_resid_post` of every block. "Unused": the hooked graph with no plan.', '');
+  L.push('| model | new tokens | active ÷ no hooks | unused ÷ no hooks |', '|---|---|---|---|');
+  for (const s of list(r, 'steering')) L.push(`| ${String(s.model)} | ${String(s.newTokens)} | ${f(s.activeVsPlain as Summary, 3)} | ${f(s.unusedVsPlain as Summary, 3)} |`);
+
+  L.push('', '## Against transformers.js', '', 'The same unhooked `onnx/model.onnx`, greedy, batch 1, same prompt ids, run by onnx-steer and by `@huggingface/transformers` (local files only).', '');
+  L.push('| model | new tokens | onnx-steer tokens/s | transformers.js tokens/s | ratio | greedy ids identical |', '|---|---|---|---|---|---|');
+  for (const t of list(r, 'transformersjs')) L.push(`| ${String(t.model)} | ${String(t.newTokens)} | ${f(t.oursTokensPerSec as Summary)} | ${f(t.theirsTokensPerSec as Summary)} | ${f(t.ratio as Summary, 3)} | ${t.idsIdentical ? 'yes' : `no (${JSON.stringify(t.firstMismatch)})`} |`);
+
+  const threads = list(r, 'threads');
+  L.push('', '## Thread scaling', '', '| model | new tokens | 1 thread tokens/s | 2 threads tokens/s | speed-up |', '|---|---|---|---|---|');
+  for (const t of threads) L.push(`| ${String(t.model)} | ${String(t.newTokens)} | ${f(t.oneThreadTokensPerSec as Summary)} | ${f(t.twoThreadsTokensPerSec as Summary)} | ${f(t.speedup as Summary, 2)} |`);
+
+  const hw = r.sections.hardware as { model: string; weightBytes: number; copyGBps: Summary; boundTokensPerSec: number } | undefined;
+  const decode = list(r, 'decode');
+  const b1 = decode.find((d) => d.model === hw?.model && d.newTokens === 64)?.batch1TokensPerSec as Summary | undefined;
+  if (hw) {
+    L.push('', '## Hardware bound', '');
+    L.push(`Weights read per decoded token: ${(hw.weightBytes / 2 ** 20).toFixed(1)} MiB (${hw.model}). Copy bandwidth (512 MiB typed-array copy, read + write): ${f(hw.copyGBps)} GB/s. Bound at batch 1: ${hw.boundTokensPerSec.toFixed(1)} tokens/s. Achieved: ${b1 ? `${b1.median.toFixed(1)} tokens/s = ${((100 * b1.median) / hw.boundTokensPerSec).toFixed(0)}% of the bound` : 'n/a'}.`);
+  }
+
+  const mem = (r.sections.memory as Row[] | undefined) ?? [];
+  if (mem.length) {
+    L.push('', '## Memory', '', 'Peak RSS of one operation in a child process (VmHWM), SmolLM2-135M shape, fp32. Target: ≤ 1.5 × model size + 200 MB.', '');
+    L.push('| operation | model MB | peak RSS MB | peak ÷ size | within target |', '|---|---|---|---|---|');
+    for (const x of mem) L.push(`| ${String(x.operation)} | ${String(x.modelMB)} | ${String(x.peakRssMB)} | ${String(x.ratio)} | ${x.withinBudget ? 'yes' : 'no'} |`);
+  }
+
+  const smol = (k: string) => list(r, k).find((x) => String(x.model).startsWith('smollm2'));
+  const n8 = list(r, 'decode').find((d) => String(d.model).startsWith('smollm2') && d.newTokens === 64);
+  L.push('', '## Targets', '', '| figure | measured (median) | target | status |', '|---|---|---|---|');
+  L.push(target('steering active ÷ no hooks (SmolLM2 shape)', (smol('steering')?.activeVsPlain as Summary | undefined)?.median, (v) => v >= 0.97, '≥ 0.97'));
+  L.push(target('hooks unused ÷ no hooks (SmolLM2 shape)', (smol('steering')?.unusedVsPlain as Summary | undefined)?.median, (v) => v >= 0.99, '≥ 0.99'));
+  L.push(target('onnx-steer ÷ transformers.js tokens/s (SmolLM2 shape)', (smol('transformersjs')?.ratio as Summary | undefined)?.median, (v) => v >= 1.1, '≥ 1.1'));
+  L.push(target('wall time N = 8 ÷ N = 1, 64 tokens (SmolLM2 shape)', (n8?.ratioN8toN1 as Summary | undefined)?.median, (v) => v <= 2.0, '≤ 2.0 (≤ 2.5 for the runtime issue)'));
+  for (const x of mem) L.push(target(`memory: ${String(x.operation)} (peak ÷ size)`, x.ratio as number, () => Boolean(x.withinBudget), '≤ 1.5 + 200 MB'));
+
+  const errors = Object.entries(r.errors);
+  if (errors.length) L.push('', '## Failed sections', '', ...errors.map(([k, v]) => `- ${k}: ${v}`));
+  const analysis = join(import.meta.dirname, 'analysis.md');
+  if (existsSync(analysis)) L.push('', readFileSync(analysis, 'utf8').trim());
+  return `${L.join('\n')}\n`;
+}
