@@ -76,11 +76,11 @@ async function main(): Promise<void> {
     ...(big ? [await compareTransformersJs(label, prepareSharedLayout(big.plain, join(benchDir(), 'tjs', 'smollm2-135m')), 64, cfg)] : []),
   ]);
   await section(results, 'threads', async () => [await threadScaling(big ? label : 'tinystories-656k', big?.hooked ?? tiny, tokens, cfg)]);
-  await section(results, 'hardware', async () => {
+  await section(results, 'hardware', () => {
     const bandwidth = copyBandwidth(smoke ? 64 * 2 ** 20 : 512 * 2 ** 20, cfg.runs);
     const dir = big?.plain ?? tinyPlain;
     const bytes = weightBytes(dir);
-    return { model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes };
+    return Promise.resolve({ model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes });
   });
   if (!smoke) await section(results, 'memory', () => Promise.resolve(measureMemory()));
 
