@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CorruptFileError, FileNotFoundError, UnsupportedDtypeError } from '../errors.js';
 import { readJsonFile, sha256Bytes, sha256Files } from '../util/fs.js';
-import { Rng } from './random.js';
+import { Rng, fillNormal } from './random.js';
 import { FLOAT_DTYPES, SafetensorsFile, isFloatDtype, type TensorEntry } from './safetensors.js';
 
 export interface WeightSource {
@@ -154,7 +154,7 @@ export class RandomWeights implements WeightSource {
     if (!spec) throw new CorruptFileError(this.label, `no tensor "${name}"`);
     const out = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
     if (spec.init === 'ones') out.fill(1);
-    else if (spec.init === 'normal') new Rng(this.seed ^ hashName(name)).fillNormal(out, this.std);
+    else if (spec.init === 'normal') fillNormal(new Rng(this.seed ^ hashName(name)), out, this.std);
     return out;
   }
 

@@ -10,6 +10,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { CorruptFileError, FileNotFoundError } from '../errors.js';
 import { AtomicFile, atomicWriteFile } from '../util/fs.js';
+import { halfToFloat } from '../util/fp16.js';
 import {
   DataType, ModelCodec, elementSize, toNumber,
   type GraphProto, type ModelProto, type StringStringEntry, type TensorProto,
@@ -144,15 +145,6 @@ export function tensorFloat32(tensor: TensorProto, dir: string): Float32Array {
     for (let i = 0; i < u16.length; i++) u32[i] = (u16[i] ?? 0) << 16;
   } else throw new CorruptFileError(dir, `tensor "${tensor.name ?? ''}" is not a float tensor`);
   return out;
-}
-
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 export type ExternalDataPolicy = 'auto' | 'always' | 'never';

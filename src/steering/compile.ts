@@ -7,7 +7,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
-import { floatToHalf } from '../runtime/fp16.js';
+import { floatToHalf } from '../util/fp16.js';
 import { activeAt, planForRow, scheduleAt, type Intervention, type SteeringPlan } from './plan.js';
 
 export interface StepRows {

@@ -6,7 +6,8 @@
  */
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { halfToFloat, readModel } from '../../../src/onnx/io.js';
+import { readModel } from '../../../src/onnx/io.js';
+import { halfToFloat } from '../../../src/util/fp16.js';
 import { ModelCodec } from '../../../src/onnx/proto.js';
 import type { FloatDtype, HooksManifest, NamedInput } from '../../../src/hooks/manifest.js';
 
