@@ -139,7 +139,9 @@ export async function* generateStream(
       const row = active[a] as RowState;
       const raw = rowLogits[a] as Float32Array;
       const id = pickToken(row, raw, scratch);
-      row.logprobs.push(logSoftmaxAt(raw, id));
+      // The sampler already normalised the raw logits when nothing processed them.
+      const logZ = row.processors.length === 0 ? row.sampler.lastLogPartition : Number.NaN;
+      row.logprobs.push(Number.isNaN(logZ) ? logSoftmaxAt(raw, id) : (raw[id] as number) - logZ);
       row.tokens.push(id);
       row.generated.push(id);
       const delta = row.decoder.push(id);

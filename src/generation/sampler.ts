@@ -36,6 +36,8 @@ export class Sampler {
   private readonly opts: SamplerOptions;
   private probs: Float32Array;
   private order: Uint32Array;
+  /** log Σ exp(logits) of the last sampled row (NaN after a greedy pick). */
+  lastLogPartition = Number.NaN;
 
   constructor(vocabSize: number, options: SamplerOptions) {
     this.opts = options;
@@ -47,6 +49,7 @@ export class Sampler {
 
   /** Picks a token from logits (already processed, temperature applied). */
   sample(logits: Float32Array, rng: Rng): number {
+    this.lastLogPartition = Number.NaN;
     if (this.greedy) return argmax(logits);
     const n = logits.length;
     if (this.probs.length < n) { this.probs = new Float32Array(n); this.order = new Uint32Array(n); }
@@ -57,6 +60,7 @@ export class Sampler {
     for (let i = 0; i < n; i++) { const p = Math.exp((logits[i] as number) - max); probs[i] = p; sum += p; }
     const inv = 1 / sum;
     for (let i = 0; i < n; i++) probs[i] = (probs[i] as number) * inv;
+    this.lastLogPartition = max + Math.log(sum);
 
     // Candidates sorted by probability (descending, ties by index), cut by top-k, min-p, top-p.
     const { topK = 0, topP = 1, minP = 0 } = this.opts;

@@ -152,6 +152,15 @@ describe('score()', () => {
     expect(Math.abs(gen.rows[0]!.logprobs.reduce((a, b) => a + b, 0) - sum)).toBeLessThan(1e-4);
   });
 
+  it('agrees with the log-probs reported by sampled generation', async () => {
+    const prompt = model.encode('The little dog');
+    const gen = await model.generate(prompt, { temperature: 1, seed: 9, n: 3, maxNewTokens: 16 });
+    const scored = await model.score(prompt, gen.rows.map((r) => r.ids));
+    gen.rows.forEach((r, i) => {
+      r.logprobs.forEach((lp, t) => expect(Math.abs(lp - scored[i]!.tokenLogprobs[t]!)).toBeLessThan(1e-4));
+    });
+  });
+
   it('gives the same scores in a batch as alone', async () => {
     const conts = [' there was a dog.', ' a girl named Lily went to the park and played', ' the end'];
     const batch = await model.score('Once upon a time,', conts);
