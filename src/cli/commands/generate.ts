@@ -6,8 +6,9 @@ import type { GenerateOptions } from '../../generation/options.js';
 import type { ChatMessage } from '../../runtime/tokenizer.js';
 import { parseFloatOption, parseIntOption, printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
 
-interface GenerateCliOptions extends ModelCliOptions {
+interface GenerateCliOptions extends ModelCliOptions, SteeringCliOptions {
   prompt?: string;
   messages?: string;
   maxNewTokens?: number;
@@ -47,8 +48,8 @@ function readMessagesFile(path: string): string {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerGenerate(program: Command): void {
-  const cmd = program.command('generate').description('generate text with a hooked model');
-  addModelOptions(cmd)
+  const cmd = program.command('generate').description('generate text with a hooked model, optionally steered');
+  addSteeringOptions(addModelOptions(cmd))
     .option('--prompt <text>', 'prompt text')
     .option('--messages <json>', 'chat messages as JSON (or @file.json), rendered with the chat template')
     .option('--max-new-tokens <n>', 'tokens to generate (default 64)', parseIntOption('--max-new-tokens'))
@@ -75,14 +76,16 @@ export function registerGenerate(program: Command): void {
       };
       const model = await loadModel(opts);
       try {
-        await runGenerate(model, input, genOptions, opts);
+        const steering = steeringFromOptions(opts, model);
+        if (!steering.empty) genOptions.steering = steering.plan();
+        await runGenerate(model, input, genOptions, opts, steering.empty ? undefined : steering.describe());
       } finally {
         await model.dispose();
       }
     });
 }
 
-async function runGenerate(model: Awaited<ReturnType<typeof loadModel>>, input: string | ChatMessage[], options: GenerateOptions, opts: GenerateCliOptions): Promise<void> {
+async function runGenerate(model: Awaited<ReturnType<typeof loadModel>>, input: string | ChatMessage[], options: GenerateOptions, opts: GenerateCliOptions, steering?: string): Promise<void> {
   const n = options.n ?? 1;
   const streaming = !opts.json && opts.stream !== false && n === 1;
   const it = model.stream(input, options);
@@ -97,6 +100,7 @@ async function runGenerate(model: Awaited<ReturnType<typeof loadModel>>, input: 
           prompt: typeof input === 'string' ? input : undefined,
           messages: typeof input === 'string' ? undefined : input,
           promptIds: result.promptIds,
+          ...(steering ? { steering: steering.split('\n') } : {}),
           candidates: result.rows.map((r) => ({ text: r.text, ids: r.ids, logprobs: r.logprobs, logprob: r.logprobs.reduce((a, b) => a + b, 0), seed: r.seed, finishReason: r.finishReason })),
           timing: { ...result.timing, tokensPerSecond: result.timing.generatedTokens / (result.timing.decodeMs / 1000 || Infinity) },
         });

@@ -1,0 +1,62 @@
+/** `onnx-steer sweep`: per-site separability and steering effect over a strength grid. */
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { atomicWriteFile } from '../../util/fs.js';
+import { methodNames } from '../../vectors/methods.js';
+import { loadPairs } from '../../vectors/pairs.js';
+import { parseReadPosition } from '../../vectors/read.js';
+import { formatSweep, sweep } from '../../vectors/sweep.js';
+import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+
+interface SweepCliOptions extends ModelCliOptions {
+  pairs?: string;
+  method: string;
+  read?: string;
+  sites?: string[];
+  folds: number;
+  fractions?: string[];
+  maxPerplexityRatio?: number;
+  output?: string;
+}
+
+export function registerSweep(program: Command): void {
+  const cmd = program.command('sweep').description('rank hook sites and strengths for a pairs file: held-out separability and preference effect');
+  addModelOptions(cmd)
+    .option('--pairs <file>', 'pairs file (JSONL)')
+    .option('--method <name>', `direction method: ${methodNames().join(', ')}`, 'mean-diff')
+    .option('--read <pos>', 'read position: last, mean, response[:K], index:<k>')
+    .option('--sites <list>', 'candidate sites (default: every hooked site)', parseListOption)
+    .option('--folds <k>', 'folds (default 5)', parseIntOption('--folds'), 5)
+    .option('--fractions <list>', 'strengths as fractions of |h| / |v| (default 0.05,0.1,0.15,0.2,0.25,0.3,0.4,0.5,0.65,0.8; both signs)', parseListOption)
+    .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', parseFloatOption('--max-perplexity-ratio'))
+    .option('-o, --output <file>', 'write the report as JSON')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: SweepCliOptions) => {
+      if (!opts.pairs) throw new UsageError('--pairs <file> is required');
+      if (opts.folds < 2) throw new UsageError('--folds must be ≥ 2');
+      const fractions = opts.fractions?.map((f) => {
+        const x = Number(f);
+        if (!(Number.isFinite(x) && x > 0)) throw new UsageError(`--fractions entries must be positive numbers, got "${f}"`);
+        return x;
+      });
+      const dataset = loadPairs(opts.pairs);
+      const read = opts.read ? parseReadPosition(opts.read) : undefined;
+      const model = await loadModel(opts);
+      try {
+        const report = await sweep(model, dataset, {
+          method: opts.method, folds: opts.folds,
+          ...(read ? { read } : {}),
+          ...(opts.sites ? { sites: opts.sites } : {}),
+          ...(fractions ? { fractions } : {}),
+          ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
+          ...(showProgress(opts.json) ? { onProgress: (m: string) => process.stderr.write(`${m}\n`) } : {}),
+        });
+        if (opts.output) atomicWriteFile(opts.output, `${JSON.stringify(report, null, 2)}\n`);
+        if (opts.json) printJson(report);
+        else process.stdout.write(`${formatSweep(report)}\n${opts.output ? `wrote ${opts.output}\n` : ''}`);
+      } finally {
+        await model.dispose();
+      }
+    });
+}

@@ -1,0 +1,200 @@
+/**
+ * The vector file format (JSON, `onnx-steer.vector` version 1). Directions
+ * are stored as base64 of little-endian float32, so a save/load round trip is
+ * bit-exact. Loading validates everything and throws typed errors: bad JSON
+ * or structure → CorruptFileError, wrong dimensions → ShapeMismatchError,
+ * non-finite values → InvalidDataError.
+ */
+import { CorruptFileError, InvalidDataError, ShapeMismatchError } from '../errors.js';
+
+export const VECTOR_FORMAT = 'onnx-steer.vector';
+export const VECTOR_VERSION = 1;
+
+export interface ModelIdentity {
+  /** sha256 fingerprint from hooks.json. */
+  fingerprint: string;
+  architecture: string;
+  hiddenSize: number;
+}
+
+export interface DatasetInfo {
+  sha256: string;
+  /** Bytes. */
+  size: number;
+  pairs: number;
+  /** Base name of the pairs file. */
+  file?: string;
+  kind: 'responses' | 'instructions';
+}
+
+export interface SiteSeparability {
+  folds: number;
+  accuracy: number;
+  margin: number;
+  effectSize: number;
+  probeAccuracy: number;
+}
+
+export interface SiteMeta {
+  /** L2 norm of the stored direction. */
+  norm: number;
+  /** Norm of the mean difference (pos − neg) at the site: how far apart the two sides sit. */
+  contrastNorm?: number;
+  /** Mean L2 norm of the residual at the site over the pairs: the scale strengths act against. */
+  residualNorm?: number;
+  separability?: SiteSeparability;
+}
+
+export interface VectorMetadata {
+  model: ModelIdentity;
+  /** Extraction method, or `derived` for results of vector arithmetic. */
+  method: string;
+  /** Read position (`last`, `mean`, `response:64`, `index:-2`). */
+  read?: string;
+  dataset?: DatasetInfo;
+  library: { name: string; version: string };
+  name?: string;
+  description?: string;
+  /** Steering strengths in which text stays fluent, as measured when it was made. */
+  recommendedStrength?: { min: number; max: number };
+  /** How a derived vector was made, e.g. `scale(joy, 2)`. */
+  derivation?: string;
+  sites: Record<string, SiteMeta>;
+}
+
+export interface VectorFileSite extends SiteMeta {
+  name: string;
+  /** base64 of little-endian float32 [hiddenSize]. */
+  direction: string;
+}
+
+export interface VectorFile extends Omit<VectorMetadata, 'sites'> {
+  format: typeof VECTOR_FORMAT;
+  version: typeof VECTOR_VERSION;
+  encoding: 'float32-le-base64';
+  hiddenSize: number;
+  sites: VectorFileSite[];
+}
+
+export function encodeFloat32(v: Float32Array): string {
+  const bytes = Buffer.alloc(v.length * 4);
+  for (let i = 0; i < v.length; i++) bytes.writeFloatLE(v[i] as number, i * 4);
+  return bytes.toString('base64');
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function decodeFloat32(text: string, hidden: number, where: string): Float32Array {
+  if (!BASE64.test(text) || text.length % 4 !== 0) throw new CorruptFileError(where, 'direction is not valid base64');
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== hidden * 4) {
+    throw new ShapeMismatchError(`${where}: direction has ${bytes.length / 4} values, hiddenSize is ${hidden}`);
+  }
+  const out = new Float32Array(hidden);
+  for (let i = 0; i < hidden; i++) {
+    const x = bytes.readFloatLE(i * 4);
+    if (!Number.isFinite(x)) throw new InvalidDataError(`${where}: direction has a non-finite value (${x}) at index ${i}`);
+    out[i] = x;
+  }
+  return out;
+}
+
+function need(cond: boolean, where: string, what: string): asserts cond {
+  if (!cond) throw new CorruptFileError(where, what);
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function checkSiteMeta(s: Record<string, unknown>, where: string): SiteMeta {
+  need(isNum(s.norm) && s.norm >= 0, where, 'site "norm" must be a finite number ≥ 0');
+  const meta: SiteMeta = { norm: s.norm };
+  if (s.contrastNorm !== undefined) { need(isNum(s.contrastNorm), where, '"contrastNorm" must be a number'); meta.contrastNorm = s.contrastNorm; }
+  if (s.residualNorm !== undefined) { need(isNum(s.residualNorm), where, '"residualNorm" must be a number'); meta.residualNorm = s.residualNorm; }
+  if (s.separability !== undefined) {
+    const sep = s.separability;
+    need(isObj(sep) && ['folds', 'accuracy', 'margin', 'effectSize', 'probeAccuracy'].every((k) => isNum(sep[k])), where, '"separability" needs numeric folds, accuracy, margin, effectSize, probeAccuracy');
+    meta.separability = { folds: sep.folds as number, accuracy: sep.accuracy as number, margin: sep.margin as number, effectSize: sep.effectSize as number, probeAccuracy: sep.probeAccuracy as number };
+  }
+  return meta;
+}
+
+/** Validates a parsed vector file; returns metadata and directions. */
+export function parseVectorFile(raw: unknown, where: string): { meta: VectorMetadata; directions: Map<string, Float32Array> } {
+  need(isObj(raw), where, 'a vector file is a JSON object');
+  need(raw.format === VECTOR_FORMAT, where, `not an onnx-steer vector (format ${JSON.stringify(raw.format)})`);
+  need(raw.version === VECTOR_VERSION, where, `unsupported vector version ${JSON.stringify(raw.version)}`);
+  need(raw.encoding === 'float32-le-base64', where, `unsupported encoding ${JSON.stringify(raw.encoding)}`);
+  const hidden = raw.hiddenSize;
+  need(typeof hidden === 'number' && Number.isInteger(hidden) && hidden > 0, where, '"hiddenSize" must be a positive integer');
+  const model = raw.model;
+  need(isObj(model) && typeof model.fingerprint === 'string' && typeof model.architecture === 'string' && typeof model.hiddenSize === 'number', where, '"model" needs fingerprint, architecture and hiddenSize');
+  if (model.hiddenSize !== hidden) throw new ShapeMismatchError(`${where}: model.hiddenSize ${String(model.hiddenSize)} differs from hiddenSize ${hidden}`);
+  need(typeof raw.method === 'string' && raw.method.length > 0, where, '"method" must be a string');
+  const lib = raw.library;
+  need(isObj(lib) && typeof lib.name === 'string' && typeof lib.version === 'string', where, '"library" needs name and version');
+  need(Array.isArray(raw.sites) && raw.sites.length > 0, where, '"sites" must be a non-empty array');
+  const directions = new Map<string, Float32Array>();
+  const sites: Record<string, SiteMeta> = {};
+  raw.sites.forEach((s: unknown, i: number) => {
+    need(isObj(s) && typeof s.name === 'string' && s.name.length > 0 && typeof s.direction === 'string', where, `sites[${i}] needs a name and a direction`);
+    need(!directions.has(s.name), where, `site ${s.name} appears twice`);
+    directions.set(s.name, decodeFloat32(s.direction, hidden, `${where} (${s.name})`));
+    sites[s.name] = checkSiteMeta(s, `${where} (${s.name})`);
+  });
+  const meta: VectorMetadata = {
+    model: { fingerprint: model.fingerprint, architecture: model.architecture, hiddenSize: model.hiddenSize },
+    method: raw.method,
+    library: { name: lib.name, version: lib.version },
+    sites,
+  };
+  if (typeof raw.read === 'string') meta.read = raw.read;
+  if (typeof raw.name === 'string') meta.name = raw.name;
+  if (typeof raw.description === 'string') meta.description = raw.description;
+  if (typeof raw.derivation === 'string') meta.derivation = raw.derivation;
+  if (raw.dataset !== undefined) {
+    const d = raw.dataset;
+    need(isObj(d) && typeof d.sha256 === 'string' && isNum(d.size) && isNum(d.pairs) && (d.kind === 'responses' || d.kind === 'instructions'), where, '"dataset" needs sha256, size, pairs and kind');
+    meta.dataset = { sha256: d.sha256, size: d.size, pairs: d.pairs, kind: d.kind, ...(typeof d.file === 'string' ? { file: d.file } : {}) };
+  }
+  if (raw.recommendedStrength !== undefined) {
+    const r = raw.recommendedStrength;
+    need(isObj(r) && isNum(r.min) && isNum(r.max) && r.min <= r.max, where, '"recommendedStrength" needs numbers min ≤ max');
+    meta.recommendedStrength = { min: r.min, max: r.max };
+  }
+  return { meta, directions };
+}
+
+function siteEntry(name: string, m: SiteMeta | undefined, v: Float32Array): VectorFileSite {
+  const out: VectorFileSite = { name, norm: m?.norm ?? 0, direction: '' };
+  if (m?.contrastNorm !== undefined) out.contrastNorm = m.contrastNorm;
+  if (m?.residualNorm !== undefined) out.residualNorm = m.residualNorm;
+  if (m?.separability) out.separability = m.separability;
+  out.direction = encodeFloat32(v);
+  return out;
+}
+
+/** The file form, with keys in a fixed order (so equal vectors write equal bytes). */
+export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<string, Float32Array>): VectorFile {
+  const file: VectorFile = {
+    format: VECTOR_FORMAT,
+    version: VECTOR_VERSION,
+    encoding: 'float32-le-base64',
+    hiddenSize: meta.model.hiddenSize,
+    model: { fingerprint: meta.model.fingerprint, architecture: meta.model.architecture, hiddenSize: meta.model.hiddenSize },
+    method: meta.method,
+    library: { name: meta.library.name, version: meta.library.version },
+    sites: [],
+  };
+  if (meta.name !== undefined) file.name = meta.name;
+  if (meta.description !== undefined) file.description = meta.description;
+  if (meta.read !== undefined) file.read = meta.read;
+  if (meta.derivation !== undefined) file.derivation = meta.derivation;
+  if (meta.dataset) {
+    const d = meta.dataset;
+    file.dataset = { sha256: d.sha256, size: d.size, pairs: d.pairs, kind: d.kind, ...(d.file !== undefined ? { file: d.file } : {}) };
+  }
+  if (meta.recommendedStrength) file.recommendedStrength = { min: meta.recommendedStrength.min, max: meta.recommendedStrength.max };
+  file.sites = [...directions.entries()].map(([name, v]) => siteEntry(name, meta.sites[name], v));
+  return file;
+}

@@ -1,0 +1,46 @@
+/**
+ * Judges: scores of generated text that are independent of any vector.
+ *
+ * - `vader`: VADER compound sentiment in [−1, 1] (vader-sentiment);
+ * - `afinn`: AFINN-165 score per word (the `sentiment` package), a second,
+ *   independent lexicon to cross-check VADER;
+ * - `dialogue`: quoted utterances per text (quotation marks ÷ 2).
+ */
+import { createRequire } from 'node:module';
+import Sentiment from 'sentiment';
+import { InvalidArgumentError } from '../errors.js';
+
+/** vader-sentiment is untyped CommonJS: loaded through require and typed here. */
+interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }
+const vader = createRequire(import.meta.url)('vader-sentiment') as Vader;
+
+export interface Judge {
+  name: string;
+  description: string;
+  score(text: string): number;
+}
+
+export function vaderJudge(): Judge {
+  return { name: 'vader', description: 'VADER compound sentiment (−1 … 1)', score: (t) => vader.SentimentIntensityAnalyzer.polarity_scores(t).compound };
+}
+
+export function afinnJudge(): Judge {
+  const analyzer = new Sentiment();
+  return { name: 'afinn', description: 'AFINN-165 sentiment per word', score: (t) => analyzer.analyze(t).comparative };
+}
+
+export function dialogueJudge(): Judge {
+  return {
+    name: 'dialogue',
+    description: 'quoted utterances (quotation marks ÷ 2)',
+    score: (t) => (t.match(/["“”]/g)?.length ?? 0) / 2,
+  };
+}
+
+const JUDGES: Record<string, () => Judge> = { vader: vaderJudge, afinn: afinnJudge, dialogue: dialogueJudge };
+
+export function judgeByName(name: string): Judge {
+  const make = JUDGES[name];
+  if (!make) throw new InvalidArgumentError(`unknown judge "${name}" (available: ${Object.keys(JUDGES).join(', ')})`);
+  return make();
+}
