@@ -29,6 +29,7 @@ import type { WeightWriter } from './weights.js';
 export interface DecoderBuildOptions {
   attention: AttentionKind;
   sites: SiteSelection;
+  normPreserving?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -124,7 +125,7 @@ export function buildDecoder(cfg: DecoderConfig, src: WeightSource, names: Model
   const logitsShape = b.op('Concat', [batchSeq, b.i64([V])], '/lm_head/shape', { axis: 0 });
   editor.addNode('Reshape', [logits2d, logitsShape], [IO.logits], {}, { name: '/lm_head/Reshape' });
 
-  const sites = insertSites(editor, cfg, embeds, mids, posts, options.sites);
+  const sites = insertSites(editor, cfg, embeds, mids, posts, options.sites, options.normPreserving ?? false);
   editor.topologicalSort();
   return { model, sites, past, present };
 }
@@ -134,9 +135,9 @@ export function buildDecoder(cfg: DecoderConfig, src: WeightSource, names: Model
  * tensor as resid_post of block i − 1: the post hook goes in first and the
  * pre hook is attached to its capture, so both exist and chain.
  */
-function insertSites(editor: GraphEditor, cfg: DecoderConfig, embeds: string, mids: string[], posts: string[], selection: SiteSelection): HookSiteInfo[] {
+function insertSites(editor: GraphEditor, cfg: DecoderConfig, embeds: string, mids: string[], posts: string[], selection: SiteSelection, normPreserving: boolean): HookSiteInfo[] {
   const wanted = new Set(selectSites(cfg.numLayers, true, selection));
-  const opts = (block: number) => ({ hiddenSize: cfg.hiddenSize, dtype: 'float32' as const, block });
+  const opts = (block: number) => ({ hiddenSize: cfg.hiddenSize, dtype: 'float32' as const, block, normPreserving });
   const inserted = new Map<string, HookSiteInfo>();
   const add = (tensor: string, block: number, site: string): string => {
     if (!wanted.has(site)) return tensor;

@@ -32,6 +32,8 @@ export interface BuildOptions {
   randomInit?: { seed: number };
   /** Hook sites to insert (default 'all'). */
   sites?: SiteSelection;
+  /** Give every site the norm-preserving gate input (default false). */
+  normPreserving?: boolean;
   /** Attention implementation (default: {@link DEFAULT_ATTENTION} when the head size allows it). */
   attention?: AttentionKind;
   /** Called after each weight tensor is written. */
@@ -96,7 +98,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     const writer = new WeightWriter(join(tmp, '.weights.staging'));
     let graph;
     try {
-      graph = buildDecoder(cfg, src, names, plan, writer, { attention, sites, onProgress: options.onProgress });
+      graph = buildDecoder(cfg, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
       writer.close();
       writeModel(graph.model, join(tmp, 'model.onnx'), { externalData: 'always', sourceDir: tmp });
     } finally {

@@ -24,6 +24,8 @@ export interface HookSiteInfo {
   steer: string;
   /** Graph input `r`: unit direction projected out of the residual (zeros by default). */
   ablate: string;
+  /** Graph input `g` of the norm-preserving gate, when the site has one (see hooks/insert.ts). */
+  renorm?: string;
   /** The tensor in the source graph the site was attached to. */
   sourceTensor: string;
 }

@@ -27,6 +27,8 @@ export interface InstrumentOptions {
   force?: boolean;
   /** Which hook sites to add (default: pre, mid and post of every block). */
   sites?: SiteSelection;
+  /** Give every site the norm-preserving gate input (default false). */
+  normPreserving?: boolean;
 }
 
 export const INSTRUMENTED_MODEL_FILE = 'model.onnx';
@@ -78,7 +80,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
   const analysis = requireAnalysis(editor, modelPath);
   const sites = selectSites(analysis.numBlocks, true, options.sites ?? 'all');
   const fingerprint = sha256Files([modelPath, ...loaded.externalFiles]);
-  const hookSites = applyHooks(editor, analysis, sites);
+  const hookSites = applyHooks(editor, analysis, sites, options.normPreserving ?? false);
   const companions = companionFiles(modelPath);
   const { signature, report } = analysis;
 

@@ -23,7 +23,7 @@ function exposeSum(editor: GraphEditor, r: ResidualAdd, cache: Map<ResidualAdd, 
 }
 
 /** Inserts the selected hook sites; returns them in stream order. */
-export function applyHooks(editor: GraphEditor, analysis: Analysis, sites: readonly string[]): HookSiteInfo[] {
+export function applyHooks(editor: GraphEditor, analysis: Analysis, sites: readonly string[], normPreserving = false): HookSiteInfo[] {
   const { chain, hiddenSize, dtype, numBlocks } = analysis;
   const wanted = new Set(sites);
   for (const s of sites) if (!parseSiteName(s)) throw new Error(`not a residual site name: ${s}`);
@@ -33,7 +33,7 @@ export function applyHooks(editor: GraphEditor, analysis: Analysis, sites: reado
   const hook = (tensor: string, source: string, block: number, kind: 'hook_resid_pre' | 'hook_resid_mid' | 'hook_resid_post'): string => {
     const name = siteName(block, kind);
     if (!wanted.has(name)) return tensor;
-    const info = insertHookSite(editor, tensor, name, { hiddenSize, dtype, block });
+    const info = insertHookSite(editor, tensor, name, { hiddenSize, dtype, block, normPreserving });
     result.push({ ...info, sourceTensor: source });
     return info.capture;
   };

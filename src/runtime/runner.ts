@@ -41,6 +41,10 @@ export interface ForwardResult {
   cache: KvCache;
 }
 
+function hookInputNames(s: HookSiteInfo): string[] {
+  return s.renorm ? [s.steer, s.ablate, s.renorm] : [s.steer, s.ablate];
+}
+
 export class ModelRunner {
   readonly dir: string;
   readonly manifest: HooksManifest;
@@ -57,9 +61,10 @@ export class ModelRunner {
     this.session = session;
     this.sites = new Map(manifest.sites.map((s) => [s.name, s]));
     this.cacheOutputs = cacheOutputNames(manifest.cache);
-    this.hookInputs = new Set(manifest.sites.flatMap((s) => [s.steer, s.ablate]));
+    this.hookInputs = new Set(manifest.sites.flatMap(hookInputNames));
     const zero = emptyFloat(manifest.dtype, [1, 1, manifest.hiddenSize]);
-    this.zeroFeeds = Object.fromEntries([...this.hookInputs].map((name) => [name, zero]));
+    const zeroGate = emptyFloat(manifest.dtype, [1, 1, 1]);
+    this.zeroFeeds = Object.fromEntries(manifest.sites.flatMap((s) => [[s.steer, zero], [s.ablate, zero], ...(s.renorm ? [[s.renorm, zeroGate]] : [])]));
   }
 
   /**
@@ -73,7 +78,7 @@ export class ModelRunner {
     const manifest = readManifest(dir);
     const path = join(dir, manifest.model);
     const { model } = readModel(path);
-    const hookInputs = new Set(manifest.sites.flatMap((s) => [s.steer, s.ablate]));
+    const hookInputs = new Set(manifest.sites.flatMap(hookInputNames));
     const graph = model.graph as GraphProto;
     graph.initializer = graph.initializer.filter((t) => !hookInputs.has(t.name ?? ''));
     const session = await createSession(ModelCodec.encode(model), { ...options, externalDataDir: dir, label: path });

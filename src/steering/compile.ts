@@ -6,6 +6,7 @@
  * Decode-step buffers are allocated once per site and refilled in place.
  */
 import * as ort from 'onnxruntime-node';
+import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { floatToHalf } from '../util/fp16.js';
 import { activeAt, planForRow, scheduleAt, type Intervention, type SteeringPlan } from './plan.js';
@@ -20,7 +21,7 @@ export interface StepRows {
   seqLen: number;
 }
 
-interface SiteBuffers { steer?: Float32Array; ablate?: Float32Array; steerHalf?: Uint16Array; ablateHalf?: Uint16Array }
+interface SiteBuffers { steer?: Float32Array; ablate?: Float32Array; gate?: Float32Array; steerHalf?: Uint16Array; ablateHalf?: Uint16Array; gateHalf?: Uint16Array }
 
 export class CompiledPlan {
   private readonly plan: SteeringPlan | undefined;
@@ -43,6 +44,9 @@ export class CompiledPlan {
       for (const iv of row ?? []) {
         touched.add(iv.site);
         if ((iv.operator ?? 'add') !== 'add') this.unit.set(iv, normalized(iv.vector));
+        if (iv.normPreserving && !this.sites.get(iv.site)?.renorm) {
+          throw new InvalidArgumentError(`${iv.site} has no norm-preserving gate; build or instrument the model with --norm-preserving`);
+        }
       }
     }
     this.touched = [...touched];
@@ -65,9 +69,12 @@ export class CompiledPlan {
       const bufs = this.bufferFor(siteName, size);
       const steer = bufs.steer as Float32Array;
       const ablate = bufs.ablate as Float32Array;
+      const gate = bufs.gate as Float32Array;
       steer.fill(0, 0, size);
       ablate.fill(0, 0, size);
+      gate.fill(0, 0, batch * len);
       let anyAblate = false;
+      let anyGate = false;
       for (let b = 0; b < batch; b++) {
         const ivs = planForRow(this.plan, step.planRows?.[b] ?? b);
         for (const iv of ivs) {
@@ -78,6 +85,10 @@ export class CompiledPlan {
             const prompt = step.promptLengths[b] ?? 0;
             if (!activeAt(iv.positions, pos, prompt)) continue;
             const base = (b * len + s) * H;
+            if (iv.normPreserving) {
+              anyGate = true;
+              gate[b * len + s] = 1;
+            }
             if (op !== 'add') {
               anyAblate = true;
               ablate.set(this.unit.get(iv) as Float32Array, base);
@@ -93,6 +104,7 @@ export class CompiledPlan {
       const dims = [batch, len, H];
       out[site.steer] = this.tensor(bufs, 'steer', size, dims);
       if (anyAblate) out[site.ablate] = this.tensor(bufs, 'ablate', size, dims);
+      if (anyGate && site.renorm) out[site.renorm] = this.tensor(bufs, 'gate', batch * len, [batch, len, 1]);
     }
     return out;
   }
@@ -117,17 +129,18 @@ export class CompiledPlan {
   private bufferFor(site: string, size: number): SiteBuffers {
     let b = this.buffers.get(site);
     if (!b || (b.steer?.length ?? 0) < size) {
-      b = { steer: new Float32Array(size), ablate: new Float32Array(size) };
-      if (this.dtype === 'float16') { b.steerHalf = new Uint16Array(size); b.ablateHalf = new Uint16Array(size); }
+      const rows = size / this.hidden;
+      b = { steer: new Float32Array(size), ablate: new Float32Array(size), gate: new Float32Array(rows) };
+      if (this.dtype === 'float16') { b.steerHalf = new Uint16Array(size); b.ablateHalf = new Uint16Array(size); b.gateHalf = new Uint16Array(rows); }
       this.buffers.set(site, b);
     }
     return b;
   }
 
-  private tensor(bufs: SiteBuffers, which: 'steer' | 'ablate', size: number, dims: number[]): ort.Tensor {
-    const src = (which === 'steer' ? bufs.steer : bufs.ablate) as Float32Array;
+  private tensor(bufs: SiteBuffers, which: 'steer' | 'ablate' | 'gate', size: number, dims: number[]): ort.Tensor {
+    const src = bufs[which] as Float32Array;
     if (this.dtype === 'float16') {
-      const half = (which === 'steer' ? bufs.steerHalf : bufs.ablateHalf) as Uint16Array;
+      const half = bufs[`${which}Half`] as Uint16Array;
       for (let i = 0; i < size; i++) half[i] = floatToHalf(src[i] as number);
       return new ort.Tensor('float16', half.subarray(0, size), dims);
     }

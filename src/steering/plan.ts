@@ -29,6 +29,12 @@ export interface Intervention {
   /** Default `all`. */
   positions?: PositionSpec;
   schedule?: StrengthSchedule;
+  /**
+   * Rescale the steered residual to the norm it had before steering, at every
+   * position this intervention covers. Needs a model built or instrumented
+   * with `normPreserving`.
+   */
+  normPreserving?: boolean;
 }
 
 /** One plan for every row, or a plan per row (null/empty = unsteered row). */

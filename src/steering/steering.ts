@@ -27,6 +27,8 @@ export interface SteeringTermOptions {
   /** Default `all`. */
   positions?: PositionSpec;
   schedule?: StrengthSchedule;
+  /** Keep the residual norm at each steered position (needs a norm-preserving model). */
+  normPreserving?: boolean;
 }
 
 export interface SteeringTerm extends SteeringTermOptions {
@@ -81,6 +83,7 @@ export class Steering {
       ...(t.operator ? { operator: t.operator } : {}),
       ...(t.positions !== undefined ? { positions: t.positions } : {}),
       ...(t.schedule ? { schedule: t.schedule } : {}),
+      ...(t.normPreserving ? { normPreserving: true } : {}),
     }));
   }
 

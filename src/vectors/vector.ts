@@ -34,6 +34,8 @@ export interface ToPlanOptions {
   operator?: SteeringOperator;
   positions?: PositionSpec;
   schedule?: StrengthSchedule;
+  /** Keep the residual norm at each steered position (needs a norm-preserving model). */
+  normPreserving?: boolean;
 }
 
 export interface LoadVectorOptions {
@@ -181,6 +183,7 @@ export class SteeringVector {
       if (options.operator) iv.operator = options.operator;
       if (options.positions !== undefined) iv.positions = options.positions;
       if (options.schedule) iv.schedule = options.schedule;
+      if (options.normPreserving) iv.normPreserving = true;
       return iv;
     });
   }

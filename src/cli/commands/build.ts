@@ -13,6 +13,7 @@ interface BuildCliOptions {
   sites?: string[];
   attention?: string;
   force?: boolean;
+  normPreserving?: boolean;
   json?: boolean;
 }
 
@@ -43,6 +44,7 @@ export function registerBuild(program: Command): void {
     .option('--seed <n>', 'seed for --random-init (default 0)', parseIntOption('--seed'))
     .option('--sites <list>', 'comma-separated hook sites: kinds (hook_resid_pre,hook_resid_mid,hook_resid_post) or names (blocks.3.hook_resid_post); default all', parseListOption)
     .option('--attention <kind>', 'attention implementation: standard (left padding) or gqa (com.microsoft GroupQueryAttention, right padding)')
+    .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
     .option('--force', 'replace an existing non-empty output directory')
     .option('--json', 'print the build summary as JSON')
     .action(async (checkpoint: string, opts: BuildCliOptions) => {
@@ -55,6 +57,7 @@ export function registerBuild(program: Command): void {
       if (opts.randomInit) options.randomInit = { seed: opts.seed ?? 0 };
       if (opts.sites) options.sites = opts.sites;
       if (opts.attention) options.attention = opts.attention;
+      if (opts.normPreserving) options.normPreserving = true;
       const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'building [{bar}] {value}/{total} tensors', stream: process.stderr, hideCursor: true }) : undefined;
       if (bar) {
         let started = false;

@@ -9,6 +9,7 @@ interface InstrumentCliOptions {
   output: string;
   sites?: string[];
   force?: boolean;
+  normPreserving?: boolean;
   json?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function registerInstrument(program: Command): void {
     .argument('<onnx-file-or-dir>', 'an .onnx decoder graph, or a directory holding one (also <dir>/onnx/)')
     .requiredOption('-o, --output <dir>', 'output directory for model.onnx, hooks.json and tokenizer files')
     .option('--sites <list>', 'comma-separated sites or kinds (hook_resid_pre, hook_resid_mid, hook_resid_post, blocks.3.hook_resid_post); default: all', parseListOption)
+    .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
     .option('--force', 'replace an existing output directory')
     .option('--json', 'print the manifest as JSON')
     .action(async (input: string, opts: InstrumentCliOptions) => {
@@ -38,6 +40,7 @@ export function registerInstrument(program: Command): void {
       try {
         manifest = await instrumentModel(input, opts.output, {
           force: opts.force ?? false,
+          normPreserving: opts.normPreserving ?? false,
           ...(opts.sites && opts.sites.length > 0 ? { sites: opts.sites } : {}),
         });
       } catch (err) {

@@ -16,6 +16,7 @@ export interface SteeringCliOptions {
   sites?: string[];
   positions?: string;
   operator?: string;
+  normPreserving?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -26,7 +27,8 @@ export function addSteeringOptions(cmd: Command): Command {
     .option('--strength <s>', 'strength for vectors given without one', parseFloatOption('--strength'))
     .option('--sites <list>', 'steer only at these sites of the vectors (comma-separated)', parseListOption)
     .option('--positions <spec>', 'all (default), prompt, generated, or an absolute window <start>:<end>')
-    .option('--operator <op>', 'add (default), ablate, or ablate-add');
+    .option('--operator <op>', 'add (default), ablate, or ablate-add')
+    .option('--norm-preserving', 'keep the residual norm where steering applies (model built with --norm-preserving)');
 }
 
 export function parsePositions(text: string): PositionSpec {
@@ -60,7 +62,7 @@ export function parseVectorArg(arg: string): { path: string; strength?: number }
 export function steeringFromOptions(opts: SteeringCliOptions, model: ModelLike): Steering {
   const vectors = opts.vector ?? [];
   if (vectors.length === 0) {
-    if (opts.strength !== undefined || opts.sites || opts.positions || opts.operator) throw new UsageError('--strength, --sites, --positions and --operator need --vector');
+    if (opts.strength !== undefined || opts.sites || opts.positions || opts.operator || opts.normPreserving) throw new UsageError('--strength, --sites, --positions, --operator and --norm-preserving need --vector');
     return Steering.none();
   }
   const operator = opts.operator ? parseOperator(opts.operator) : undefined;
@@ -78,6 +80,7 @@ export function steeringFromOptions(opts: SteeringCliOptions, model: ModelLike):
       ...(sites ? { sites } : {}),
       ...(operator ? { operator } : {}),
       ...(positions !== undefined ? { positions } : {}),
+      ...(opts.normPreserving ? { normPreserving: true } : {}),
     });
   }
   steering.check(model);
