@@ -36,3 +36,29 @@ export { rowSeed } from './generation/rng.js';
 
 // Steering plans
 export type { SteeringPlan, Intervention, SteeringOperator, PositionSpec, StrengthSchedule } from './steering/plan.js';
+
+// Steering vectors: pairs → directions → vectors → steering
+export { Steering, type SteeringTerm, type SteeringTermOptions } from './steering/steering.js';
+export { SteeringVector, modelIdentity, type ToPlanOptions, type LoadVectorOptions, type ModelLike } from './vectors/vector.js';
+export { VECTOR_FORMAT, VECTOR_VERSION, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
+export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './vectors/pairs.js';
+export { encodePairs, encodePair, type EncodedPair, type EncodedText } from './vectors/encode.js';
+export { parseReadPosition, formatReadPosition, readContrast, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/read.js';
+export type { ContrastSamples } from './vectors/samples.js';
+export { meanDiff, pcaDiff, pcaCenter, probe, registerMethod, methodSpec, methodNames, type DirectionMethod, type MethodSpec, type ProbeOptions } from './vectors/methods.js';
+export { separability, fitFolds, type Separability, type FoldResult } from './vectors/separability.js';
+export { effectCurve, fluentRange, type EffectPoint } from './vectors/effect.js';
+export { sweep, recommend, formatSweep, DEFAULT_FRACTIONS, type SweepOptions, type SweepReport, type SiteSweep } from './vectors/sweep.js';
+export { extractVector, type ExtractOptions, type ExtractResult } from './vectors/extract.js';
+export { evaluateSteering, formatEvaluation, loadPrompts, type EvaluateOptions, type EvaluationReport, type EvaluationPoint } from './vectors/evaluate.js';
+export { vaderJudge, afinnJudge, dialogueJudge, judgeByName, type Judge } from './vectors/judges.js';
+export { SHIPPED, shippedDir, type ShippedRecipe } from './vectors/shipped.js';
+
+// A/B harness and single-prompt Best-of-N
+export {
+  runAB, runBestOfN, runCompactAB, formatCompact, readPrompts as readABPrompts, parsePrompts as parseABPrompts, EmptyPromptsError,
+  writeReport as writeABReport, resultsDocument as abResultsDocument, selectFromPool, selectionKlPlugin, calibrateOnPools, overoptimization,
+  vectorProbeLoader, COMPACT_PROMPTS, COMPACT_DEFAULT_BETA,
+  type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,
+  type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
+} from './ab/index.js';

@@ -7,6 +7,11 @@ import { registerBuild } from './commands/build.js';
 import { registerInstrument } from './commands/instrument.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerExtract } from './commands/extract.js';
+import { registerSweep } from './commands/sweep.js';
+import { registerDemo } from './commands/demo.js';
+import { registerBon } from './commands/bon.js';
+import { registerAb } from './commands/ab.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -20,6 +25,11 @@ export function createProgram(): Command {
   registerInstrument(program);
   registerInspect(program);
   registerGenerate(program);
+  registerExtract(program);
+  registerSweep(program);
+  registerDemo(program);
+  registerBon(program);
+  registerAb(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

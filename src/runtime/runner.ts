@@ -64,7 +64,13 @@ export class ModelRunner {
     this.hookInputs = new Set(manifest.sites.flatMap(hookInputNames));
     const zero = emptyFloat(manifest.dtype, [1, 1, manifest.hiddenSize]);
     const zeroGate = emptyFloat(manifest.dtype, [1, 1, 1]);
-    this.zeroFeeds = Object.fromEntries(manifest.sites.flatMap((s) => [[s.steer, zero], [s.ablate, zero], ...(s.renorm ? [[s.renorm, zeroGate]] : [])]));
+    const zeroFeeds: Record<string, ort.Tensor> = {};
+    for (const s of manifest.sites) {
+      zeroFeeds[s.steer] = zero;
+      zeroFeeds[s.ablate] = zero;
+      if (s.renorm) zeroFeeds[s.renorm] = zeroGate;
+    }
+    this.zeroFeeds = zeroFeeds;
   }
 
   /**
