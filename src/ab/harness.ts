@@ -1,0 +1,221 @@
+/**
+ * The A/B harness: baseline vs steering vs BoN vs MBR-BoN vs steering +
+ * MBR-BoN on a prompt set, judged by a gold reward that differs from the
+ * proxy used for selection.
+ *
+ * Work is shared: per prompt, one batched draw of N_max candidates from π_ref
+ * (every BoN/MBR-BoN arm takes the first N of them), one of N_max from each
+ * steered model (the combined arm selects among them, and all of them feed
+ * the steering KL estimate), and single draws for the baseline and for each
+ * steering strength (seed s + 1 for all of them: paired random streams).
+ * Activations are captured once per pool, rewards and the N_max × N_max
+ * utility matrix are computed once per pool, and every selection reads them.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { Reward } from '../rewards/types.js';
+import { DEFAULT_BETA_GRID } from '../select/calibrate.js';
+import type { HookedModel } from '../runtime/model.js';
+import type { Intervention } from '../steering/plan.js';
+import type { Utility } from '../utilities/types.js';
+import { defineArms, pickFor, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
+import { evaluateArm, pickedGold, type ArmResult } from './metrics.js';
+import { annotatePool, drawPool, type Pool, type SamplingOptions } from './pool.js';
+import type { PoolSelection } from './select.js';
+import { calibrateOnPools, describeOveroptimization, overoptimization, type BetaCalibration, type OveroptimizationStudy } from './study.js';
+
+/**
+ * The default β grid of an A/B run: the select module's grid extended to 1000.
+ * Hidden-state cosines of a small model sit close together (on TinyStories-656K
+ * the mean utility ū varies by ≈ 0.003 across candidates while afinn varies by
+ * ≈ 0.07), so the β that matter can be large.
+ */
+export const AB_BETA_GRID: readonly number[] = [...DEFAULT_BETA_GRID, 100, 300, 1000];
+
+/** Anything that turns a strength into interventions (a SteeringVector does). */
+export interface Steerer {
+  toPlan(options: { strength: number }): Intervention[];
+  readonly name?: string;
+}
+
+export interface ProgressEvent {
+  stage: 'dev' | 'prompts' | 'evaluate';
+  done: number;
+  total: number;
+}
+
+export interface ABOptions {
+  prompts: readonly string[];
+  /** Held-out prompts for β calibration. */
+  devPrompts?: readonly string[];
+  vector?: Steerer;
+  strengths?: readonly number[];
+  /** N values of the BoN and MBR-BoN arms (candidates are drawn once, N_max per prompt). */
+  ns: readonly number[];
+  /** Selects (BoN, MBR-BoN). */
+  proxy: Reward;
+  /** Judges every arm; must differ from the proxy. */
+  gold: Reward;
+  utility: Utility;
+  /** A fixed β; without it, β is calibrated on the dev prompts. */
+  beta?: number;
+  betaGrid?: readonly number[];
+  sampling?: SamplingOptions;
+  /** N of the steering + MBR-BoN arms (default N_max). */
+  comboN?: number;
+  klResamples?: number;
+  bootstrapResamples?: number;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface ArmSelection extends Omit<PoolSelection, 'method'> {
+  /** The selector, or `sample` for the one-sample arms (their pick is the pool's single draw). */
+  method: PoolSelection['method'] | 'sample';
+  arm: string;
+  promptIndex: number;
+  pool: string;
+}
+
+export interface ABResult {
+  config: {
+    model: { dir: string; fingerprint: string; architecture: string };
+    prompts: number;
+    devPrompts: number;
+    ns: number[];
+    nMax: number;
+    strengths: number[];
+    vector: string | null;
+    proxy: string;
+    gold: string;
+    utility: string;
+    sampling: Required<Pick<SamplingOptions, 'temperature' | 'topP' | 'maxNewTokens' | 'seed'>>;
+    comboN: number;
+    klResamples: number;
+  };
+  beta: { value: number; source: 'given' | 'calibrated' };
+  prompts: string[];
+  devPrompts: string[];
+  /** pools[k]: every pool of prompt k (baseline, reference, steer-sample:<s>, steer:<s>). */
+  pools: Pool[][];
+  devPools: Pool[];
+  arms: ArmResult[];
+  selections: ArmSelection[];
+  calibration: BetaCalibration | null;
+  overoptimization: OveroptimizationStudy;
+  findings: string[];
+  timing: { totalMs: number; drawMs: number; evaluateMs: number };
+}
+
+export function validateABOptions(o: ABOptions): void {
+  if (o.prompts.length === 0) throw new InvalidArgumentError('the A/B run needs at least one prompt');
+  if (o.ns.length === 0) throw new InvalidArgumentError('give at least one N');
+  for (const n of o.ns) if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`N must be an integer ≥ 1, got ${n}`);
+  if (o.beta !== undefined && (!Number.isFinite(o.beta) || o.beta < 0)) throw new InvalidArgumentError(`β must be a finite number ≥ 0, got ${o.beta}`);
+  for (const b of o.betaGrid ?? []) if (!Number.isFinite(b) || b < 0) throw new InvalidArgumentError(`β must be a finite number ≥ 0, got ${b}`);
+  if (o.beta === undefined && (o.devPrompts?.length ?? 0) === 0) throw new InvalidArgumentError('give β or dev prompts to calibrate it on');
+  if (o.proxy.spec === o.gold.spec) throw new InvalidArgumentError(`the gold reward must differ from the proxy used for selection (both are "${o.proxy.spec}")`);
+  const strengths = o.strengths ?? [];
+  for (const s of strengths) if (!Number.isFinite(s)) throw new InvalidArgumentError(`strengths must be finite, got ${s}`);
+  if (strengths.length > 0 && !o.vector) throw new InvalidArgumentError('steering strengths need a vector');
+  const nMax = Math.max(...o.ns);
+  if (o.comboN !== undefined && (!Number.isSafeInteger(o.comboN) || o.comboN < 1 || o.comboN > nMax)) {
+    throw new InvalidArgumentError(`the steering + MBR-BoN N must be an integer in [1, ${nMax}], got ${o.comboN}`);
+  }
+}
+
+async function referencePool(model: HookedModel, prompt: string, k: number, nMax: number, o: ABOptions): Promise<Pool> {
+  const pool = await drawPool(model, prompt, { n: nMax, sampling: o.sampling ?? {}, key: 'reference', promptIndex: k });
+  await annotatePool(model, pool, { proxy: o.proxy, gold: o.gold, utility: o.utility });
+  return pool;
+}
+
+async function promptPools(model: HookedModel, prompt: string, k: number, nMax: number, o: ABOptions): Promise<Pool[]> {
+  const sampling = o.sampling ?? {};
+  const baseline = await drawPool(model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, key: 'baseline', promptIndex: k });
+  await annotatePool(model, baseline, { proxy: o.proxy, gold: o.gold });
+  const pools = [baseline, await referencePool(model, prompt, k, nMax, o)];
+  for (const s of o.strengths ?? []) {
+    const steering = (o.vector as Steerer).toPlan({ strength: s });
+    const sample = await drawPool(model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, steering, key: samplePoolKeyForStrength(s), strength: s, promptIndex: k });
+    await annotatePool(model, sample, { proxy: o.proxy, gold: o.gold, steering });
+    pools.push(sample);
+    const pool = await drawPool(model, prompt, { n: nMax, sampling, steering, key: poolKeyForStrength(s), strength: s, promptIndex: k });
+    await annotatePool(model, pool, { proxy: o.proxy, gold: o.gold, utility: o.utility, steering });
+    pools.push(pool);
+  }
+  return pools;
+}
+
+export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult> {
+  validateABOptions(o);
+  const t0 = performance.now();
+  const ns = [...new Set(o.ns)].sort((a, b) => a - b);
+  const nMax = ns[ns.length - 1] as number;
+  const strengths = [...(o.strengths ?? [])];
+  const dev = [...(o.devPrompts ?? [])];
+  const progress = o.onProgress ?? (() => undefined);
+  // Warm-up (not timed): the first run of a session pays for allocations the others do not.
+  await model.generate(o.prompts[0] as string, { maxNewTokens: 2, n: 2 });
+
+  const devPools: Pool[] = [];
+  for (let k = 0; k < dev.length; k++) {
+    devPools.push(await referencePool(model, dev[k] as string, k, nMax, o));
+    progress({ stage: 'dev', done: k + 1, total: dev.length });
+  }
+  const calibration = devPools.length > 0 ? calibrateOnPools(devPools, ns, o.betaGrid ?? AB_BETA_GRID) : null;
+  const beta = o.beta !== undefined ? { value: o.beta, source: 'given' as const } : { value: (calibration as BetaCalibration).chosen, source: 'calibrated' as const };
+
+  const pools: Pool[][] = [];
+  for (let k = 0; k < o.prompts.length; k++) {
+    pools.push(await promptPools(model, o.prompts[k] as string, k, nMax, o));
+    progress({ stage: 'prompts', done: k + 1, total: o.prompts.length });
+  }
+  const t1 = performance.now();
+
+  const comboN = o.comboN ?? nMax;
+  const armSpecs = defineArms({ ns, strengths, beta: beta.value, comboN });
+  const poolsOf = (arm: ArmSpec, key = arm.pool) => pools.map((ps) => ps.find((p) => p.key === key) as Pool);
+  const selections: ArmSelection[] = [];
+  const picksOf = new Map<string, PoolSelection[]>();
+  for (const arm of armSpecs) {
+    const ps = poolsOf(arm);
+    const picks = ps.map((p) => pickFor(arm, p));
+    picksOf.set(arm.id, picks);
+    picks.forEach((s, k) => selections.push({ arm: arm.id, promptIndex: k, pool: arm.pool, ...s, method: arm.method }));
+  }
+  const klResamples = o.klResamples ?? 1000;
+  const bootstrap = o.bootstrapResamples !== undefined ? { resamples: o.bootstrapResamples } : {};
+  const baselineArm = armSpecs[0] as ArmSpec;
+  const baselineGold = pickedGold({ arm: baselineArm, pools: poolsOf(baselineArm), picks: picksOf.get(baselineArm.id) ?? [] });
+  const arms: ArmResult[] = armSpecs.map((arm, i) => {
+    const r = evaluateArm({ arm, pools: poolsOf(arm), picks: picksOf.get(arm.id) ?? [], ...(arm.klPool ? { klPools: poolsOf(arm, arm.klPool) } : {}) }, baselineGold, {
+      klResamples, bootstrap, utilityCaptures: o.utility.sites.length > 0,
+    });
+    progress({ stage: 'evaluate', done: i + 1, total: armSpecs.length });
+    return r;
+  });
+  const study = overoptimization(pools.map((ps) => ps.find((p) => p.key === 'reference') as Pool), ns, beta.value, calibration?.best.map((b) => b.beta) ?? []);
+  const t2 = performance.now();
+  const manifest = model.manifest;
+  const sampling = o.sampling ?? {};
+  return {
+    config: {
+      model: { dir: model.dir, fingerprint: manifest.fingerprint, architecture: manifest.architecture },
+      prompts: o.prompts.length, devPrompts: dev.length, ns, nMax, strengths,
+      vector: o.vector ? (o.vector.name ?? 'vector') : null,
+      proxy: o.proxy.spec, gold: o.gold.spec, utility: o.utility.spec,
+      sampling: { temperature: sampling.temperature ?? 1, topP: sampling.topP ?? 1, maxNewTokens: sampling.maxNewTokens ?? 64, seed: sampling.seed ?? 0 },
+      comboN, klResamples,
+    },
+    beta,
+    prompts: [...o.prompts],
+    devPrompts: dev,
+    pools,
+    devPools,
+    arms,
+    selections,
+    calibration,
+    overoptimization: study,
+    findings: describeOveroptimization(study),
+    timing: { totalMs: t2 - t0, drawMs: t1 - t0, evaluateMs: t2 - t1 },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * `onnx-steer ab`: the A/B harness. Baseline, steering over a strength sweep,
+ * BoN(N) and MBR-BoN(N, β) for each N, and steering + MBR-BoN, on a prompt
+ * set; selected with the proxy reward (--reward), judged with the gold reward
+ * (--gold). Writes results.json, report.md, report.html and SVG charts to the
+ * output directory.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { AB_BETA_GRID, runAB, type ProgressEvent } from '../../ab/harness.js';
+import { readPrompts } from '../../ab/prompts.js';
+import { compactArmsTable, tableToMarkdown } from '../../ab/report/tables.js';
+import { writeReport } from '../../ab/report/write.js';
+import { vectorProbeLoader } from '../../ab/vector-probe.js';
+import { OutputExistsError, UsageError } from '../../errors.js';
+import { parseReward } from '../../rewards/parse.js';
+import { parseUtility } from '../../utilities/parse.js';
+import { SteeringVector } from '../../vectors/vector.js';
+import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+
+interface AbCliOptions extends ModelCliOptions {
+  prompts?: string;
+  devPrompts?: string;
+  vector?: string;
+  strengths?: string[];
+  n?: string[];
+  reward?: string;
+  gold?: string;
+  beta?: string[];
+  utility?: string;
+  comboN?: number;
+  limit?: number;
+  seed?: number;
+  temperature?: number;
+  topP?: number;
+  maxNewTokens?: number;
+  klResamples?: number;
+  output?: string;
+  force?: boolean;
+}
+
+function numbers(flag: string, values: readonly string[], check: (v: number) => string | null): number[] {
+  return values.map((s) => {
+    const v = Number(s);
+    if (s.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} must be a comma-separated list of numbers, got "${s}"`);
+    const problem = check(v);
+    if (problem) throw new UsageError(`${flag}: ${problem}`);
+    return v;
+  });
+}
+
+export interface AbPlan {
+  ns: number[];
+  strengths: number[];
+  beta?: number;
+  betaGrid?: number[];
+}
+
+/** Checks the flags that need no model. */
+export function checkAbOptions(opts: AbCliOptions): AbPlan {
+  if (!opts.prompts) throw new UsageError('--prompts <file.jsonl> is required');
+  if (!opts.output) throw new UsageError('-o, --output <dir> is required');
+  if (!opts.reward) throw new UsageError('--reward <proxy> is required (the reward used for selection)');
+  if (!opts.gold) throw new UsageError('--gold <gold> is required (the reward that judges every arm)');
+  if (opts.reward.trim() === opts.gold.trim()) throw new UsageError(`--gold must differ from --reward (both are "${opts.gold}")`);
+  const ns = numbers('--n', opts.n ?? ['4', '8', '16'], (v) => (Number.isSafeInteger(v) && v >= 1 ? null : `N must be an integer ≥ 1, got ${v}`));
+  const strengths = numbers('--strengths', opts.strengths ?? [], () => null);
+  if (strengths.length > 0 && !opts.vector) throw new UsageError('--strengths needs --vector');
+  const betas = numbers('--beta', opts.beta ?? [], (v) => (v >= 0 ? null : `β must be ≥ 0, got ${v}`));
+  if (betas.length > 1 && !opts.devPrompts) throw new UsageError('several --beta values form a calibration grid: give --dev-prompts');
+  if (betas.length === 0 && !opts.devPrompts) throw new UsageError('give --beta <b> or --dev-prompts <file.jsonl> to calibrate β on');
+  if (opts.limit !== undefined && opts.limit < 1) throw new UsageError(`--limit must be ≥ 1, got ${opts.limit}`);
+  if (opts.comboN !== undefined && (opts.comboN < 1 || opts.comboN > Math.max(...ns))) throw new UsageError(`--combo-n must be in [1, ${Math.max(...ns)}]`);
+  return {
+    ns, strengths,
+    ...(betas.length === 1 ? { beta: betas[0] } : {}),
+    ...(betas.length > 1 ? { betaGrid: betas } : {}),
+  };
+}
+
+function progressBar(enabled: boolean): { update: (e: ProgressEvent) => void; stop: () => void } {
+  if (!enabled) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar({ format: '{stage} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+  let stage = '';
+  return {
+    update: (e) => {
+      const label = e.stage === 'dev' ? 'dev prompts (β calibration)' : e.stage === 'prompts' ? 'prompts' : 'arms';
+      if (e.stage !== stage) {
+        if (stage) bar.stop();
+        stage = e.stage;
+        bar.start(e.total, 0, { stage: label });
+      }
+      bar.update(e.done, { stage: label });
+    },
+    stop: () => { if (stage) bar.stop(); stage = ''; },
+  };
+}
+
+export function registerAb(program: Command): void {
+  const cmd = program.command('ab').description('A/B harness: baseline vs steering vs BoN vs MBR-BoN vs steering + MBR-BoN, with a report');
+  addModelOptions(cmd)
+    .option('--prompts <file>', 'prompts, JSONL with {"prompt": "..."} per line')
+    .option('--dev-prompts <file>', 'held-out prompts to calibrate β on (JSONL)')
+    .option('--vector <file>', 'steering vector file')
+    .option('--strengths <list>', 'steering strengths to sweep, comma-separated', parseListOption)
+    .option('--n <list>', 'N values for BoN and MBR-BoN, comma-separated (default 4,8,16)', parseListOption)
+    .option('--reward <spec>', 'proxy reward, used for selection (e.g. afinn)')
+    .option('--gold <spec>', 'gold reward, used only to judge (e.g. vader); must differ from --reward')
+    .option('--beta <list>', 'a fixed β, or a comma-separated grid to calibrate on --dev-prompts', parseListOption)
+    .option('--utility <spec>', 'MBR utility: hidden[:<site>], minilm, chrf, rouge-l (default hidden)')
+    .option('--combo-n <n>', 'N of the steering + MBR-BoN arms (default: the largest N)', parseIntOption('--combo-n'))
+    .option('--limit <k>', 'use only the first k prompts', parseIntOption('--limit'))
+    .option('--seed <s>', 'sampling seed (default 0)', parseIntOption('--seed'))
+    .option('--temperature <t>', 'sampling temperature (default 1)', parseFloatOption('--temperature'))
+    .option('--top-p <p>', 'nucleus sampling mass (default 1)', parseFloatOption('--top-p'))
+    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', parseIntOption('--max-new-tokens'))
+    .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL of selection arms (default 1000)', parseIntOption('--kl-resamples'))
+    .option('-o, --output <dir>', 'report directory')
+    .option('--force', 'overwrite an existing report in the directory')
+    .option('--json', 'print a JSON summary (no progress bars)')
+    .action(async (opts: AbCliOptions) => {
+      const plan = checkAbOptions(opts);
+      const out = opts.output as string;
+      if (existsSync(join(out, 'results.json')) && !opts.force) throw new OutputExistsError(join(out, 'results.json'));
+      let prompts = readPrompts(opts.prompts as string);
+      if (opts.limit !== undefined) prompts = prompts.slice(0, opts.limit);
+      const devPrompts = opts.devPrompts ? readPrompts(opts.devPrompts) : [];
+      const model = await loadModel(opts);
+      const bar = progressBar(showProgress(opts.json));
+      try {
+        const ctx = { model, loadVector: vectorProbeLoader(model) };
+        const proxy = await parseReward(opts.reward as string, ctx);
+        const gold = await parseReward(opts.gold as string, ctx);
+        const utility = parseUtility(opts.utility ?? 'hidden', { model });
+        const vector = opts.vector ? SteeringVector.load(opts.vector, { model }) : undefined;
+        const result = await runAB(model, {
+          prompts, devPrompts, ns: plan.ns, strengths: plan.strengths, proxy, gold, utility,
+          ...(vector ? { vector } : {}),
+          ...(plan.beta !== undefined ? { beta: plan.beta } : {}),
+          betaGrid: plan.betaGrid ?? AB_BETA_GRID,
+          ...(opts.comboN !== undefined ? { comboN: opts.comboN } : {}),
+          ...(opts.klResamples !== undefined ? { klResamples: opts.klResamples } : {}),
+          sampling: {
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+            ...(opts.topP !== undefined ? { topP: opts.topP } : {}),
+            ...(opts.maxNewTokens !== undefined ? { maxNewTokens: opts.maxNewTokens } : {}),
+          },
+          onProgress: bar.update,
+        });
+        bar.stop();
+        const written = await writeReport(out, result);
+        if (opts.json) {
+          printJson({ output: out, files: written.files, config: result.config, beta: result.beta, arms: result.arms, calibration: result.calibration, overoptimization: result.overoptimization.points, findings: result.findings });
+        } else {
+          process.stdout.write(`${tableToMarkdown(compactArmsTable(result.arms))}\n\n${result.findings.map((f) => `- ${f}`).join('\n')}\n\nreport: ${join(out, 'report.md')}, ${join(out, 'report.html')}\n`);
+        }
+      } finally {
+        bar.stop();
+        await model.dispose();
+      }
+    });
+}

@@ -1,0 +1,102 @@
+/**
+ * `onnx-steer bon`: Best-of-N for one prompt. N candidates from one batched
+ * generate() call (optionally steered), scored by a reward, a utility matrix
+ * between them, and a selector (bon, mbr, mbr-bon, kl-bon, soft-kl,
+ * length-bon). `--json` prints every candidate (text, reward, log-probs), the
+ * utility matrix, the objective per candidate and the chosen index.
+ */
+import type { Command } from 'commander';
+import { runBestOfN, type BestOfNResult } from '../../ab/bon.js';
+import { vectorProbeLoader } from '../../ab/vector-probe.js';
+import { UsageError } from '../../errors.js';
+import { parseReward } from '../../rewards/parse.js';
+import { SELECTOR_NAMES, type SelectorName } from '../../select/selectors.js';
+import { parseUtility } from '../../utilities/parse.js';
+import { parseFloatOption, parseIntOption, printJson } from '../common.js';
+import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
+
+interface BonCliOptions extends ModelCliOptions, SteeringCliOptions {
+  prompt?: string;
+  n?: number;
+  reward?: string;
+  method?: string;
+  beta?: number;
+  utility?: string;
+  seed?: number;
+  temperature?: number;
+  topP?: number;
+  maxNewTokens?: number;
+}
+
+const NEEDS_BETA = new Set(['mbr-bon', 'kl-bon', 'soft-kl', 'length-bon']);
+
+/** Checks the flags that need no model; returns the method. */
+export function checkBonOptions(opts: BonCliOptions): SelectorName {
+  if (opts.prompt === undefined) throw new UsageError('--prompt is required');
+  if (opts.reward === undefined) throw new UsageError('--reward is required (e.g. afinn, vader, keyword:happy, probe:<vector.json>, verifier:<module>#<export>)');
+  const n = opts.n ?? 16;
+  if (n < 1) throw new UsageError(`--n must be ≥ 1, got ${n}`);
+  if (opts.beta !== undefined && opts.beta < 0) throw new UsageError(`--beta must be ≥ 0, got ${opts.beta}`);
+  const method = opts.method ?? (opts.beta !== undefined ? 'mbr-bon' : 'bon');
+  if (!(SELECTOR_NAMES as readonly string[]).includes(method)) throw new UsageError(`unknown --method "${method}"; methods: ${SELECTOR_NAMES.join(', ')}`);
+  if (NEEDS_BETA.has(method) && opts.beta === undefined) throw new UsageError(`--method ${method} needs --beta`);
+  return method as SelectorName;
+}
+
+function preview(text: string, width = 70): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+function printText(r: BestOfNResult): void {
+  const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
+  process.stdout.write(`${r.method}${r.beta !== null ? ` (β = ${r.beta})` : ''}, reward ${r.reward}${r.utility ? `, utility ${r.utility}` : ''}\n`);
+  process.stdout.write('  #  reward    ū        objective  log-prob  text\n');
+  for (const c of r.candidates) {
+    const mark = c.index === r.chosen ? '*' : ' ';
+    process.stdout.write(`${mark}${String(c.index).padStart(2)}  ${fmt(c.reward).padStart(7)}  ${fmt(c.meanUtility).padStart(7)}  ${fmt(c.objective).padStart(9)}  ${c.logprob.toFixed(1).padStart(8)}  ${preview(c.text)}\n`);
+  }
+  for (const inv of r.invalid) process.stderr.write(`onnx-steer: warning: ${inv.message}; candidate ${inv.candidate} left out\n`);
+  process.stdout.write(`\nchosen: candidate ${r.chosen}\n${r.candidates[r.chosen]?.text ?? ''}\n`);
+}
+
+export function registerBon(program: Command): void {
+  const cmd = program.command('bon').description('Best-of-N for one prompt: sample N candidates, score them, select one (BoN, MBR, MBR-BoN, KL-BoN, …)');
+  addModelOptions(cmd)
+    .option('--prompt <text>', 'prompt text')
+    .option('--n <n>', 'number of candidates, drawn as one batch (default 16)', parseIntOption('--n'))
+    .option('--reward <spec>', 'reward: vader, afinn, afinn:sum, keyword:<word>, probe:<vector.json>, verifier:<module>#<export>, module:<path>#<export>')
+    .option('--method <name>', `selector: ${SELECTOR_NAMES.join(', ')} (default bon, or mbr-bon when --beta is given)`)
+    .option('--beta <b>', 'regularisation strength β ≥ 0 (mbr-bon, kl-bon, soft-kl, length-bon)', parseFloatOption('--beta'))
+    .option('--utility <spec>', 'MBR utility: hidden[:<site>], minilm, chrf, rouge-l (default hidden)')
+    .option('--seed <s>', 'random seed (default 0)', parseIntOption('--seed'))
+    .option('--temperature <t>', 'sampling temperature (default 1)', parseFloatOption('--temperature'))
+    .option('--top-p <p>', 'nucleus sampling mass in (0, 1] (default 1)', parseFloatOption('--top-p'))
+    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', parseIntOption('--max-new-tokens'));
+  addSteeringOptions(cmd)
+    .option('--json', 'print one JSON document')
+    .action(async (opts: BonCliOptions) => {
+      const method = checkBonOptions(opts);
+      const model = await loadModel(opts);
+      try {
+        const steering = steeringFromOptions(opts, model);
+        const reward = await parseReward(opts.reward as string, { model, loadVector: vectorProbeLoader(model) });
+        const utility = parseUtility(opts.utility ?? 'hidden', { model });
+        const result = await runBestOfN(model, opts.prompt as string, {
+          n: opts.n ?? 16, method, ...(opts.beta !== undefined ? { beta: opts.beta } : {}), reward, utility,
+          ...(steering.empty ? {} : { steering: steering.plan() }),
+          sampling: {
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+            ...(opts.topP !== undefined ? { topP: opts.topP } : {}),
+            ...(opts.maxNewTokens !== undefined ? { maxNewTokens: opts.maxNewTokens } : {}),
+          },
+        });
+        if (opts.json) printJson({ model: model.dir, steered: !steering.empty, ...result });
+        else printText(result);
+      } finally {
+        await model.dispose();
+      }
+    });
+}
