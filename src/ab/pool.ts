@@ -158,10 +158,14 @@ export async function scorePool(model: HookedModel, pool: Pool, steering?: reado
  * when no site is needed. The capture runs the unsteered model, so a hidden-
  * state utility compares steered candidates in the reference model's space.
  */
-export async function capturePool(model: HookedModel, pool: Pool, sites: readonly string[]): Promise<Readonly<Record<string, Float32Array>>[] | undefined> {
+/** Response activations of the pool's candidates under the policy that drew them (`steering`, when steered). */
+export async function capturePool(model: HookedModel, pool: Pool, sites: readonly string[], steering?: readonly Intervention[]): Promise<Readonly<Record<string, Float32Array>>[] | undefined> {
   if (sites.length === 0) return undefined;
   const t = performance.now();
-  const acts = await captureResponseActivations(model, pool.candidates.map((c) => ({ prompt: pool.prompt, ids: c.ids })), sites, { batchSize: CAPTURE_BATCH });
+  const acts = await captureResponseActivations(model, pool.candidates.map((c) => ({ prompt: pool.prompt, ids: c.ids })), sites, {
+    batchSize: CAPTURE_BATCH,
+    ...(steering && steering.length > 0 ? { steering } : {}),
+  });
   pool.timing.captureMs += performance.now() - t;
   pool.timing.captureForwardPasses += Math.ceil(pool.candidates.length / CAPTURE_BATCH);
   return acts;
@@ -207,7 +211,7 @@ export interface AnnotateOptions {
 export async function annotatePool(model: HookedModel, pool: Pool, options: AnnotateOptions): Promise<void> {
   await scorePool(model, pool, options.steering);
   const sites = [...new Set([...(options.utility?.sites ?? []), ...options.proxy.sites, ...(options.gold?.sites ?? [])])];
-  const activations = await capturePool(model, pool, sites);
+  const activations = await capturePool(model, pool, sites, options.steering);
   const items = rewardItems(pool, activations);
   await rewardPool(pool, items, options.proxy, options.gold);
   if (options.utility) await utilityPool(pool, items, options.utility);

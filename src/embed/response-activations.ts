@@ -11,6 +11,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { PositionSelector } from '../generation/capture.js';
 import type { HookedModel, ModelInput } from '../runtime/model.js';
+import type { Intervention } from '../steering/plan.js';
 
 /** site → mean activation over the response tokens ([hidden]). */
 export type ResponseActivations = Readonly<Record<string, Float32Array>>;
@@ -26,6 +27,8 @@ export interface ResponseInput {
 export interface ResponseActivationOptions {
   /** Rows per forward pass (default 16). */
   batchSize?: number;
+  /** The steering the responses were generated under (shared by all items), so activations are the steered policy's. */
+  steering?: readonly Intervention[];
 }
 
 export async function captureResponseActivations(
@@ -37,15 +40,20 @@ export async function captureResponseActivations(
   if (items.length === 0) return [];
   const sequences: number[][] = [];
   const positions: PositionSelector[] = [];
+  const promptLengths: number[] = [];
   items.forEach((item, i) => {
     const promptIds = model.encode(item.prompt);
     if (promptIds.length === 0) throw new InvalidArgumentError(`item ${i}: the prompt is empty (no tokens)`);
     if (item.ids === undefined && item.response === undefined) throw new InvalidArgumentError(`item ${i}: give the response text or its token ids`);
     const responseIds = item.ids ? [...item.ids] : model.encodeContinuation(item.response ?? '');
     sequences.push([...promptIds, ...responseIds]);
+    promptLengths.push(promptIds.length);
     positions.push(responseIds.length > 0 ? { mean: { start: promptIds.length } } : { index: -1 });
   });
-  const captured = await model.capture(sequences, sites, { positions, batchSize: options.batchSize ?? 16 });
+  const captured = await model.capture(sequences, sites, {
+    positions, promptLengths, batchSize: options.batchSize ?? 16,
+    ...(options.steering && options.steering.length > 0 ? { steering: options.steering } : {}),
+  });
   return captured.map((entry) => {
     const out: Record<string, Float32Array> = {};
     for (const site of sites) out[site] = (entry[site] as { data: Float32Array }).data;

@@ -25,6 +25,12 @@ export type PositionSelector =
 export interface CaptureOptions {
   positions?: PositionSelector | readonly PositionSelector[];
   steering?: SteeringPlan;
+  /**
+   * Prompt length of each sequence, for steering positions (`prompt`,
+   * `generated`): tokens from this index on count as generated. Default:
+   * the whole sequence is prompt.
+   */
+  promptLengths?: readonly number[];
   /** Rows per forward pass (default 16). */
   batchSize?: number;
 }
@@ -48,6 +54,7 @@ export async function captureActivations(
   const H = runner.manifest.hiddenSize;
   const selectors = Array.isArray(options.positions) ? (options.positions as readonly PositionSelector[]) : undefined;
   if (selectors && selectors.length !== sequences.length) throw new InvalidArgumentError(`got ${selectors.length} position selectors for ${sequences.length} sequences`);
+  if (options.promptLengths && options.promptLengths.length !== sequences.length) throw new InvalidArgumentError(`got ${options.promptLengths.length} prompt lengths for ${sequences.length} sequences`);
   const batchSize = options.batchSize ?? 16;
   const results: CaptureResult = [];
   for (let begin = 0; begin < sequences.length; begin += batchSize) {
@@ -61,7 +68,7 @@ export async function captureActivations(
     });
     const out = await runner.forward({
       ids, batch: b, seqLen: L, cache: runner.emptyCache(b), captures: sites, logits: false,
-      hookFeeds: plan.feeds({ starts: new Array<number>(b).fill(0), promptLengths: chunk.map((c) => c.length), seqLen: L }),
+      hookFeeds: plan.feeds({ starts: new Array<number>(b).fill(0), promptLengths: chunk.map((c, r) => options.promptLengths?.[begin + r] ?? c.length), seqLen: L }),
     });
     chunk.forEach((seq, r) => {
       const sel = selectors ? (selectors[begin + r] as PositionSelector) : ((options.positions as PositionSelector | undefined) ?? 'last');

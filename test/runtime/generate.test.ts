@@ -191,3 +191,23 @@ describe('capture()', () => {
     });
   });
 });
+
+describe('capture() under steering', () => {
+  it('applies generated-only steering from the given prompt length on', async () => {
+    const site = 'blocks.1.hook_resid_post';
+    const seq = model.encode('Once upon a time, there was a dog');
+    const P = 4;
+    const vector = Float32Array.from({ length: 128 }, (_, i) => Math.cos(i) * 10);
+    const [plain] = await model.capture([seq], [site], { positions: 'all' });
+    const [steered] = await model.capture([seq], [site], { positions: 'all', promptLengths: [P], steering: [{ site, vector, positions: 'generated' }] });
+    const a = plain![site]!.data;
+    const b = steered![site]!.data;
+    for (let t = 0; t < seq.length; t++) {
+      let d = 0;
+      for (let h = 0; h < 128; h++) d = Math.max(d, Math.abs(a[t * 128 + h]! - b[t * 128 + h]!));
+      if (t < P) expect(d).toBe(0);
+      else expect(d).toBeGreaterThan(1);
+    }
+    await expect(model.capture([seq], [site], { promptLengths: [1, 2] })).rejects.toThrow(InvalidArgumentError);
+  });
+});
