@@ -3,7 +3,9 @@
  * Builds (once, cached) the TinyStories-656K hooked model, extracts the `joy`
  * vector from the shipped pairs, and prints unsteered and steered samples in
  * both directions with their VADER compound scores (an independent lexicon
- * judge), then the mean score and perplexity ratio per condition.
+ * judge), then the mean score and perplexity ratio per condition, and ends
+ * with a compact A/B table: baseline, steering, Best-of-N and MBR-BoN, with
+ * AFINN as the selection proxy and VADER as the gold judge.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import { parseReadPosition } from '../../vectors/read.js';
 import { l2norm } from '../../vectors/samples.js';
 import { HELDOUT_PROMPTS, SHIPPED, shippedDir } from '../../vectors/shipped.js';
 import { SteeringVector } from '../../vectors/vector.js';
+import { runCompactAB } from '../../ab/compact.js';
 import { parseFloatOption, parseIntOption, printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
 
@@ -28,6 +31,7 @@ interface DemoCliOptions extends ModelCliOptions {
   strength?: number;
   seed: number;
   maxNewTokens: number;
+  ab: boolean;
 }
 
 interface Condition { label: string; strength: number; texts: string[][]; scores: number[][]; perplexity: number }
@@ -67,6 +71,7 @@ export function registerDemo(program: Command): void {
     .option('--strength <s>', `steering strength (default ${SHIPPED.joy?.demoStrength ?? 2}; applied as +s and −s)`, parseFloatOption('--strength'))
     .option('--seed <s>', 'base seed (default 0)', parseIntOption('--seed'), 0)
     .option('--max-new-tokens <n>', 'tokens per sample (default 48)', parseIntOption('--max-new-tokens'), 48)
+    .option('--no-ab', 'skip the closing A/B table (baseline, steering, BoN, MBR-BoN)')
     .option('--json', 'print one JSON document')
     .action(async (opts: DemoCliOptions) => {
       const recipe = SHIPPED.joy;
@@ -108,6 +113,8 @@ export function registerDemo(program: Command): void {
           conditions.push(await runCondition(model, vector, label, s, prompts, opts));
         }
         const base = conditions[0] as Condition;
+        if (!opts.json && opts.ab) say('\nRunning the compact A/B comparison (baseline, steering, BoN, MBR-BoN)…');
+        const ab = opts.ab ? await runCompactAB(model, vector, { strength }) : undefined;
         if (opts.json) {
           printJson({
             model: model.dir, vector: { method: recipe.method, read: recipe.read, sites: recipe.sites, pairs: dataset.pairs.length, sha256: dataset.sha256, shippedCosine },
@@ -116,6 +123,7 @@ export function registerDemo(program: Command): void {
               label: c.label, strength: c.strength, meanCompound: mean(c.scores), perplexity: c.perplexity, perplexityRatio: c.perplexity / base.perplexity,
               samples: prompts.map((p, i) => ({ prompt: p, texts: c.texts[i], compound: c.scores[i] })),
             })),
+            ...(ab ? { ab: { proxy: ab.proxy, gold: ab.gold, rows: ab.rows } } : {}),
           });
           return;
         }
@@ -132,6 +140,7 @@ export function registerDemo(program: Command): void {
         for (const c of conditions) {
           say(`  ${c.label.padEnd(15)} ${mean(c.scores).toFixed(3).padStart(7)}   perplexity under the unsteered model ${c.perplexity.toFixed(2)} (×${(c.perplexity / base.perplexity).toFixed(2)})`);
         }
+        if (ab) say(`\nA/B on ${ab.result.prompts.length} prompts (proxy ${ab.proxy} selects, gold ${ab.gold} judges):\n${ab.format()}`);
         say(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s. Steer your own prompt:\n  npx onnx-steer extract --pairs vectors/tinystories-656k/joy.pairs.jsonl --sites ${site} --read ${recipe.read} -o joy.json\n  npx onnx-steer generate --prompt "Once upon a time, " --vector joy.json=-${strength}`);
       } finally {
         await model.dispose();
