@@ -36,6 +36,14 @@ export function renderMarkdown(r: BenchResults): string {
   L.push('| model | new tokens | onnx-steer tokens/s | transformers.js tokens/s | ratio | greedy ids identical |', '|---|---|---|---|---|---|');
   for (const t of list(r, 'transformersjs')) L.push(`| ${String(t.model)} | ${String(t.newTokens)} | ${f(t.oursTokensPerSec as Summary)} | ${f(t.theirsTokensPerSec as Summary)} | ${f(t.ratio as Summary, 3)} | ${t.idsIdentical ? 'yes' : `no (${JSON.stringify(t.firstMismatch)})`} |`);
 
+  L.push('', '## Extraction', '', '`extractVector` with mean-diff at `blocks.0.hook_resid_post` on the shipped joy pairs (held-out separability included), against bare forward passes over the same sequences in the same batches.', '');
+  L.push('| model | pairs | pairs/s | extract ÷ bare forward |', '|---|---|---|---|');
+  for (const x of list(r, 'extraction')) L.push(`| ${String(x.model)} | ${String(x.pairs)} | ${f(x.pairsPerSec as Summary)} | ${f(x.ratio as Summary, 3)} |`);
+
+  L.push('', '## MBR utility matrix', '', 'N candidates from one batched generate(); the `hidden` utility is the cosine matrix of their mean-pooled activations at the last block.', '');
+  L.push('| model | N | new tokens | generation ms | matrix ms | matrix ÷ generation | capture + matrix ÷ generation |', '|---|---|---|---|---|---|---|');
+  for (const x of list(r, 'mbr')) L.push(`| ${String(x.model)} | ${String(x.n)} | ${String(x.newTokens)} | ${f(x.generateMs as Summary)} | ${f(x.hiddenMatrixMs as Summary, 2)} | ${f(x.matrixToGenerate as Summary, 4)} | ${f(x.captureAndMatrixToGenerate as Summary, 3)} |`);
+
   const threads = list(r, 'threads');
   L.push('', '## Thread scaling', '', '| model | new tokens | 1 thread tokens/s | 2 threads tokens/s | speed-up |', '|---|---|---|---|---|');
   for (const t of threads) L.push(`| ${String(t.model)} | ${String(t.newTokens)} | ${f(t.oneThreadTokensPerSec as Summary)} | ${f(t.twoThreadsTokensPerSec as Summary)} | ${f(t.speedup as Summary, 2)} |`);
@@ -62,6 +70,8 @@ export function renderMarkdown(r: BenchResults): string {
   L.push(target('hooks unused ÷ no hooks (SmolLM2 shape)', (smol('steering')?.unusedVsPlain as Summary | undefined)?.median, (v) => v >= 0.99, '≥ 0.99'));
   L.push(target('onnx-steer ÷ transformers.js tokens/s (SmolLM2 shape)', (smol('transformersjs')?.ratio as Summary | undefined)?.median, (v) => v >= 1.1, '≥ 1.1'));
   L.push(target('wall time N = 8 ÷ N = 1, 64 tokens (SmolLM2 shape)', (n8?.ratioN8toN1 as Summary | undefined)?.median, (v) => v <= 2.0, '≤ 2.0 (≤ 2.5 for the runtime issue)'));
+  L.push(target('extract ÷ bare forward (default model)', (list(r, 'extraction')[0]?.ratio as Summary | undefined)?.median, (v) => v <= 1.2, '≤ 1.2'));
+  L.push(target('MBR matrix ÷ generation, N = 64 (default model)', (list(r, 'mbr')[0]?.matrixToGenerate as Summary | undefined)?.median, (v) => v <= 0.05, '≤ 0.05'));
   for (const x of mem) L.push(target(`memory: ${String(x.operation)} (peak ÷ size)`, x.ratio as number, () => Boolean(x.withinBudget), '≤ 1.5 + 200 MB'));
 
   const errors = Object.entries(r.errors);

@@ -13,6 +13,8 @@ import { copyBandwidth, weightBytes } from './hardware.js';
 import { measureMemory } from './memory.js';
 import { SMOLLM2_135M, benchDir, defaultModelDir, defaultPlainModel, randomModel } from './models.js';
 import { renderMarkdown } from './report.js';
+import { extractionFigures } from './extraction.js';
+import { mbrFigures } from './mbr.js';
 import { steeringOverhead } from './steering.js';
 import { compareTransformersJs, prepareSharedLayout } from './transformersjs.js';
 
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
     await compareTransformersJs('tinystories-656k', prepareSharedLayout(tinyPlain, join(benchDir(), 'tjs', 'tinystories-656k')), tokens, cfg),
     ...(big ? [await compareTransformersJs(label, prepareSharedLayout(big.plain, join(benchDir(), 'tjs', 'smollm2-135m')), 64, cfg)] : []),
   ]);
+  await section(results, 'extraction', async () => [await extractionFigures('tinystories-656k', tiny, cfg)]);
+  await section(results, 'mbr', async () => [await mbrFigures('tinystories-656k', tiny, cfg, smoke ? { n: 8, newTokens: 8 } : { n: 64, newTokens: 64 })]);
   await section(results, 'threads', async () => [await threadScaling(big ? label : 'tinystories-656k', big?.hooked ?? tiny, tokens, cfg)]);
   await section(results, 'hardware', () => {
     const bandwidth = copyBandwidth(smoke ? 64 * 2 ** 20 : 512 * 2 ** 20, cfg.runs);
