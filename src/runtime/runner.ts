@@ -10,9 +10,10 @@ import { HookNotFoundError, InvalidArgumentError, RuntimeFailureError } from '..
 import { readManifest, type HooksManifest, type HookSiteInfo } from '../hooks/manifest.js';
 import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } from './cache.js';
 import { createSession, type SessionOptions } from './session.js';
-import { emptyFloat, idTensor, toFloat32, type Float32Tensor } from './tensors.js';
+import { idTensor, toFloat32, type Float32Tensor } from './tensors.js';
 import { readModel } from '../onnx/io.js';
-import { ModelCodec, type GraphProto } from '../onnx/proto.js';
+import { ModelCodec } from '../onnx/proto.js';
+import { HookPacker, packHookInputs, type PackLayout } from './packing.js';
 
 export interface ForwardArgs {
   /** Token ids, row-major [batch, seqLen]. */
@@ -41,54 +42,38 @@ export interface ForwardResult {
   cache: KvCache;
 }
 
-function hookInputNames(s: HookSiteInfo): string[] {
-  return s.renorm ? [s.steer, s.ablate, s.renorm] : [s.steer, s.ablate];
-}
-
 export class ModelRunner {
   readonly dir: string;
   readonly manifest: HooksManifest;
   readonly session: ort.InferenceSession;
   private readonly sites: Map<string, HookSiteInfo>;
   private readonly cacheOutputs: string[];
-  /** Feedable hook inputs (onnxruntime lists initializer-backed inputs separately). */
-  private readonly hookInputs: Set<string>;
-  private readonly zeroFeeds: Record<string, ort.Tensor>;
+  private readonly packer: HookPacker;
 
-  private constructor(dir: string, manifest: HooksManifest, session: ort.InferenceSession) {
+  private constructor(dir: string, manifest: HooksManifest, session: ort.InferenceSession, layout: PackLayout) {
     this.dir = dir;
     this.manifest = manifest;
     this.session = session;
     this.sites = new Map(manifest.sites.map((s) => [s.name, s]));
     this.cacheOutputs = cacheOutputNames(manifest.cache);
-    this.hookInputs = new Set(manifest.sites.flatMap(hookInputNames));
-    const zero = emptyFloat(manifest.dtype, [1, 1, manifest.hiddenSize]);
-    const zeroGate = emptyFloat(manifest.dtype, [1, 1, 1]);
-    const zeroFeeds: Record<string, ort.Tensor> = {};
-    for (const s of manifest.sites) {
-      zeroFeeds[s.steer] = zero;
-      zeroFeeds[s.ablate] = zero;
-      if (s.renorm) zeroFeeds[s.renorm] = zeroGate;
-    }
-    this.zeroFeeds = zeroFeeds;
+    this.packer = new HookPacker(layout, manifest.dtype);
   }
 
   /**
    * Opens a hooked model directory. On disk, hook inputs have zero
    * initializers as defaults; onnxruntime-node cannot feed inputs that have
-   * initializers (it only forwards `session.inputNames`), so the session is
-   * created from the graph with those defaults dropped, and the runner feeds
-   * one shared zero tensor to every hook input a step does not use.
+   * initializers (it only forwards `session.inputNames`), and feeding one
+   * tensor per hook input costs time on deep models. So the session is
+   * created from the graph with the per-site hook inputs replaced by packed
+   * inputs (see packing.ts), fed zeros when a step steers nothing.
    */
   static async open(dir: string, options: SessionOptions = {}): Promise<ModelRunner> {
     const manifest = readManifest(dir);
     const path = join(dir, manifest.model);
     const { model } = readModel(path);
-    const hookInputs = new Set(manifest.sites.flatMap(hookInputNames));
-    const graph = model.graph as GraphProto;
-    graph.initializer = graph.initializer.filter((t) => !hookInputs.has(t.name ?? ''));
+    const layout = packHookInputs(model, manifest.sites, manifest.hiddenSize, manifest.dtype);
     const session = await createSession(ModelCodec.encode(model), { ...options, externalDataDir: dir, label: path });
-    return new ModelRunner(dir, manifest, session);
+    return new ModelRunner(dir, manifest, session, layout);
   }
 
   get siteNames(): string[] { return [...this.sites.keys()]; }
@@ -112,7 +97,7 @@ export class ModelRunner {
       throw new InvalidArgumentError(`this graph takes at most ${inputs.maxSequence} token(s) per step, got ${seqLen}`);
     }
     const total = cache.length + seqLen;
-    const feeds: Record<string, ort.Tensor> = { ...this.zeroFeeds, ...cacheFeeds(this.manifest.cache, cache, seqLen) };
+    const feeds: Record<string, ort.Tensor> = { ...this.packer.pack(args.hookFeeds), ...cacheFeeds(this.manifest.cache, cache, seqLen) };
     feeds[inputs.inputIds.name] = idTensor(inputs.inputIds.dtype, args.ids, [batch, seqLen]);
     if (inputs.attentionMask) {
       const mask = args.attentionMask ?? new Array<number>(batch * total).fill(1);
@@ -127,12 +112,6 @@ export class ModelRunner {
         pos = p;
       }
       feeds[inputs.positionIds.name] = idTensor(inputs.positionIds.dtype, pos, [batch, seqLen]);
-    }
-    if (args.hookFeeds) {
-      for (const [name, t] of Object.entries(args.hookFeeds)) {
-        if (!this.hookInputs.has(name)) throw new InvalidArgumentError(`the model has no hook input named "${name}"`);
-        feeds[name] = t;
-      }
     }
     const fetches: string[] = [...this.cacheOutputs];
     const wantLogits = args.logits ?? true;

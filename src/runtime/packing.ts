@@ -1,0 +1,141 @@
+/**
+ * Packed hook inputs. A hooked graph has one steering and one ablation input
+ * per site (and a gate per site when built norm-preserving): 180 inputs on a
+ * 30-block model. Feeding that many tensors through onnxruntime-node costs
+ * about a tenth of a decode step, so the session the runtime opens replaces
+ * them with one packed input per kind, [batch|1, seq|1, sites × width], split
+ * back into the per-site tensors by a single Split node. The file on disk
+ * keeps its per-site inputs; only the in-memory session graph changes.
+ */
+import * as ort from 'onnxruntime-node';
+import { InvalidArgumentError } from '../errors.js';
+import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
+import { int64Tensor } from '../onnx/attributes.js';
+import { makeValueInfo } from '../onnx/graph.js';
+import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto.js';
+
+type Kind = 'steer' | 'ablate' | 'renorm';
+
+interface PackedKind { input: string; names: string[]; width: number }
+
+export interface PackLayout {
+  kinds: Partial<Record<Kind, PackedKind>>;
+  /** Per-site input name → its kind and slot in the packed input. */
+  slots: Map<string, { kind: Kind; slot: number }>;
+}
+
+function opset(model: ModelProto): number {
+  const e = model.opsetImport.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
+  return e ? toNumber(e.version) : 0;
+}
+
+/** Rewrites `model` in place: per-site hook inputs become outputs of Split nodes over packed inputs. */
+export function packHookInputs(model: ModelProto, sites: readonly HookSiteInfo[], hidden: number, dtype: FloatDtype): PackLayout {
+  const graph = model.graph;
+  if (!graph) throw new InvalidArgumentError('model has no graph');
+  const elemType = dtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
+  const lists: Record<Kind, string[]> = {
+    steer: sites.map((s) => s.steer),
+    ablate: sites.map((s) => s.ablate),
+    renorm: sites.flatMap((s) => (s.renorm ? [s.renorm] : [])),
+  };
+  const hookNames = new Set([...lists.steer, ...lists.ablate, ...lists.renorm]);
+  graph.input = graph.input.filter((v) => !hookNames.has(v.name ?? ''));
+  graph.initializer = graph.initializer.filter((t) => !hookNames.has(t.name ?? ''));
+  const layout: PackLayout = { kinds: {}, slots: new Map() };
+  const splitNodes: NodeProto[] = [];
+  for (const kind of ['steer', 'ablate', 'renorm'] as const) {
+    const names = lists[kind];
+    if (names.length === 0) continue;
+    const width = kind === 'renorm' ? 1 : hidden;
+    const input = `onnx_steer::packed_${kind}`;
+    graph.input.push(makeValueInfo(input, elemType, [`packed_${kind}_batch`, `packed_${kind}_seq`, names.length * width]));
+    const sizes = new Array<number>(names.length).fill(width);
+    const node: NodeProto = { opType: 'Split', name: `onnx_steer/unpack_${kind}`, input: [input], output: [...names], attribute: [] };
+    if (opset(model) >= 13) {
+      const splitName = `onnx_steer::split_${kind}`;
+      graph.initializer.push(int64Tensor(splitName, [sizes.length], sizes));
+      node.input.push(splitName);
+      node.attribute.push({ name: 'axis', type: 2, i: -1 });
+    } else {
+      node.attribute.push({ name: 'axis', type: 2, i: -1 }, { name: 'split', type: 7, ints: sizes });
+    }
+    splitNodes.push(node);
+    layout.kinds[kind] = { input, names, width };
+    names.forEach((name, slot) => layout.slots.set(name, { kind, slot }));
+  }
+  // Split nodes first: every consumer comes later in topological order.
+  graph.node.unshift(...splitNodes);
+  return layout;
+}
+
+/**
+ * Packs per-site hook feeds into the packed inputs, reusing one buffer per
+ * kind and shape, and a shared zero tensor for kinds a step does not use.
+ */
+export class HookPacker {
+  private readonly layout: PackLayout;
+  private readonly dtype: FloatDtype;
+  private readonly zeros = new Map<Kind, ort.Tensor>();
+  private readonly buffers = new Map<Kind, Float32Array | Uint16Array>();
+
+  constructor(layout: PackLayout, dtype: FloatDtype) {
+    this.layout = layout;
+    this.dtype = dtype;
+    for (const [kind, k] of Object.entries(layout.kinds) as [Kind, PackedKind][]) {
+      const n = k.names.length * k.width;
+      this.zeros.set(kind, new ort.Tensor(dtype === 'float16' ? 'float16' : 'float32', dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n), [1, 1, n]));
+    }
+  }
+
+  has(name: string): boolean { return this.layout.slots.has(name); }
+
+  /** Packed feeds for a step, from per-site tensors ([b|1, s|1, width]). */
+  pack(hookFeeds: Record<string, ort.Tensor> | undefined): Record<string, ort.Tensor> {
+    const byKind = new Map<Kind, [number, ort.Tensor][]>();
+    for (const [name, t] of Object.entries(hookFeeds ?? {})) {
+      const slot = this.layout.slots.get(name);
+      if (!slot) throw new InvalidArgumentError(`the model has no hook input named "${name}"`);
+      let list = byKind.get(slot.kind);
+      if (!list) { list = []; byKind.set(slot.kind, list); }
+      list.push([slot.slot, t]);
+    }
+    const out: Record<string, ort.Tensor> = {};
+    for (const [kind, k] of Object.entries(this.layout.kinds) as [Kind, PackedKind][]) {
+      const list = byKind.get(kind);
+      out[k.input] = list ? this.packKind(kind, k, list) : (this.zeros.get(kind) as ort.Tensor);
+    }
+    return out;
+  }
+
+  private packKind(kind: Kind, k: PackedKind, list: [number, ort.Tensor][]): ort.Tensor {
+    let B = 1;
+    let S = 1;
+    for (const [, t] of list) {
+      const [b = 1, s = 1, w = 0] = t.dims;
+      if (w !== k.width || t.dims.length !== 3) throw new InvalidArgumentError(`hook feed for ${k.names[0] ?? kind} must be [batch|1, seq|1, ${k.width}], got [${t.dims.join(', ')}]`);
+      if (b !== 1) { if (B !== 1 && B !== b) throw new InvalidArgumentError('hook feeds disagree on the batch size'); B = b; }
+      if (s !== 1) { if (S !== 1 && S !== s) throw new InvalidArgumentError('hook feeds disagree on the number of positions'); S = s; }
+    }
+    const row = k.names.length * k.width;
+    const size = B * S * row;
+    let buf = this.buffers.get(kind);
+    if (!buf || buf.length < size) {
+      buf = this.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
+      this.buffers.set(kind, buf);
+    }
+    const view = buf.subarray(0, size);
+    view.fill(0);
+    for (const [slot, t] of list) {
+      const [b = 1, s = 1] = t.dims;
+      const src = t.data as Float32Array | Uint16Array;
+      for (let bi = 0; bi < B; bi++) {
+        for (let si = 0; si < S; si++) {
+          const from = ((b === 1 ? 0 : bi) * s + (s === 1 ? 0 : si)) * k.width;
+          view.set(src.subarray(from, from + k.width), (bi * S + si) * row + slot * k.width);
+        }
+      }
+    }
+    return new ort.Tensor(this.dtype === 'float16' ? 'float16' : 'float32', view as Float32Array, [B, S, row]);
+  }
+}
