@@ -73,13 +73,15 @@ describe('pcaDiff and pcaCenter', () => {
 });
 
 describe('probe', () => {
-  it('returns the minimiser of the L2-regularised logistic loss (checked by its stationarity condition)', () => {
+  // 40 pairs in 6 dimensions solves Newton steps in the primal, 10 pairs in 30 dimensions in the dual.
+  it.each([[40, 6], [10, 30]])('returns the minimiser of the L2-regularised logistic loss with %i pairs in %i dimensions (stationarity)', (pairs, dims) => {
+    const s = synthetic(pairs, dims, 3);
     const C = 1;
     const u = probe({ C })(s);
     // At the optimum w = t·u:  w = 2C Σ σ(−w·x) x  with x = (pos − neg)/2.
     const xs = diffs(s).map((d) => d.map((x) => x / 2));
     const g = (t: number) => {
-      const out = new Array<number>(6).fill(0);
+      const out = new Array<number>(dims).fill(0);
       for (const x of xs) {
         const z = t * x.reduce((a, xi, h) => a + xi * (u[h] as number), 0);
         const k = (2 * C) / (1 + Math.exp(z));
