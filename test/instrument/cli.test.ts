@@ -1,7 +1,6 @@
 /** `onnx-steer instrument` and `onnx-steer inspect` through commander. */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerInstrument } from '../../src/cli/commands/instrument.js';
 import { registerInspect } from '../../src/cli/commands/inspect.js';
@@ -9,26 +8,11 @@ import { reportError } from '../../src/cli/common.js';
 import { OutputExistsError, UsageError } from '../../src/errors.js';
 import type { HooksManifest } from '../../src/hooks/manifest.js';
 import { BEAM_SEARCH, FIXTURES, tempDir } from '../helpers/fixtures.js';
+import { runCommands } from '../helpers/cli.js';
 
 const MB = join(FIXTURES, 'ortgenai-mb-tiny-llama-fp16');
 
-async function cli(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerInstrument(program);
-  registerInspect(program);
-  for (const c of program.commands) c.exitOverride();
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+const cli = (...args: string[]): Promise<string> => runCommands([registerInstrument, registerInspect], args);
 
 let work: string;
 beforeAll(() => { work = tempDir('cli'); });

@@ -2,8 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerDemo } from '../../src/cli/commands/demo.js';
 import { registerExtract } from '../../src/cli/commands/extract.js';
 import { registerGenerate } from '../../src/cli/commands/generate.js';
@@ -16,27 +15,10 @@ import { loadPairs } from '../../src/vectors/pairs.js';
 import type { SweepReport } from '../../src/vectors/sweep.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { defaultDir } from '../helpers/models.js';
+import { runCommands } from '../helpers/cli.js';
 import { REPO, tempDir } from '../helpers/paths.js';
 
-async function cli(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerExtract(program);
-  registerSweep(program);
-  registerGenerate(program);
-  registerDemo(program);
-  for (const c of program.commands) c.exitOverride();
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+const cli = (...args: string[]): Promise<string> => runCommands([registerExtract, registerSweep, registerGenerate, registerDemo], args);
 
 const JOY = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
 const work = tempDir('vectors-cli-');

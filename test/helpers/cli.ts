@@ -1,0 +1,20 @@
+/** Runs CLI commands in-process through commander and returns what they print on stdout. */
+import { Command } from 'commander';
+import { vi } from 'vitest';
+
+export async function runCommands(registers: readonly ((program: Command) => void)[], args: readonly string[]): Promise<string> {
+  const program = new Command().exitOverride();
+  for (const register of registers) register(program);
+  for (const c of program.commands) c.exitOverride();
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    return true;
+  });
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } finally {
+    spy.mockRestore();
+  }
+  return out;
+}
