@@ -4,7 +4,7 @@
  * tiny default model so the scripts cannot rot (CI runs it); it asserts no
  * timings and writes bench/results.smoke.json only.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -89,6 +89,12 @@ async function main(): Promise<void> {
   if (!smoke) await section(results, 'memory', () => Promise.resolve(measureMemory()));
 
   const out = join(import.meta.dirname, smoke ? 'results.smoke.json' : 'results.json');
+  if (only && existsSync(out)) {
+    // A partial run (--only=…) updates its sections and keeps the others.
+    const previous = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+    results.sections = { ...previous.sections, ...results.sections };
+    results.errors = { ...previous.errors, ...results.errors };
+  }
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   if (smoke) {
     const failed = Object.keys(results.errors);
