@@ -25,14 +25,17 @@ export function benchDir(): string {
   return d;
 }
 
-/** A random-init build of a config shape (seed 0), with all hooks or none, built once per cache. */
-export async function randomModel(name: string, config: object, hooks: boolean): Promise<string> {
-  const dir = join(benchDir(), `${name}-${hooks ? 'hooked' : 'plain'}`);
+export type HookSet = 'all' | 'post' | 'none';
+
+/** A random-init build of a config shape (seed 0): every hook site, `hook_resid_post` only, or none. Built once per cache. */
+export async function randomModel(name: string, config: object, hooks: HookSet): Promise<string> {
+  const dir = join(benchDir(), `${name}-${hooks === 'all' ? 'hooked' : hooks === 'post' ? 'post-only' : 'plain'}`);
   if (existsSync(manifestPath(dir))) return dir;
   const cfgDir = join(benchDir(), `${name}-config`);
   mkdirSync(cfgDir, { recursive: true });
   writeFileSync(join(cfgDir, 'config.json'), JSON.stringify(config, null, 2));
-  await buildModel(cfgDir, dir, { randomInit: { seed: 0 }, force: true, ...(hooks ? {} : { sites: [] }) });
+  const sites = hooks === 'all' ? {} : { sites: hooks === 'post' ? ['hook_resid_post'] : [] };
+  await buildModel(cfgDir, dir, { randomInit: { seed: 0 }, force: true, ...sites });
   return dir;
 }
 

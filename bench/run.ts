@@ -2,7 +2,8 @@
  * `npm run bench`: runs every benchmark and writes bench/results.json and
  * BENCHMARKS.md. `npm run bench -- --smoke` runs each benchmark once on the
  * tiny default model so the scripts cannot rot (CI runs it); it asserts no
- * timings and writes bench/results.smoke.json only.
+ * timings and writes bench/results.smoke.json only. `--only=a,b` re-runs some
+ * sections and keeps the others; `--report` only re-renders BENCHMARKS.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -44,6 +45,12 @@ async function section(results: BenchResults, name: string, fn: () => Promise<un
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--report')) {
+    // Re-render BENCHMARKS.md from bench/results.json (after editing bench/analysis.md).
+    const saved = JSON.parse(readFileSync(join(import.meta.dirname, 'results.json'), 'utf8')) as BenchResults;
+    writeFileSync(join(import.meta.dirname, '..', 'BENCHMARKS.md'), renderMarkdown(saved));
+    return;
+  }
   const results: BenchResults = {
     date: new Date().toISOString(),
     smoke,
@@ -53,7 +60,11 @@ async function main(): Promise<void> {
   };
   const tiny = await defaultModelDir();
   const tinyPlain = await defaultPlainModel();
-  const big = smoke ? undefined : { hooked: await randomModel('smollm2-135m', SMOLLM2_135M, true), plain: await randomModel('smollm2-135m', SMOLLM2_135M, false) };
+  const big = smoke ? undefined : {
+    hooked: await randomModel('smollm2-135m', SMOLLM2_135M, 'all'),
+    postOnly: await randomModel('smollm2-135m', SMOLLM2_135M, 'post'),
+    plain: await randomModel('smollm2-135m', SMOLLM2_135M, 'none'),
+  };
   const label = 'smollm2-135m shape (random init)';
   const tokens = smoke ? 4 : 64;
 
@@ -71,7 +82,10 @@ async function main(): Promise<void> {
   });
   await section(results, 'steering', async () => [
     await steeringOverhead('tinystories-656k', tiny, tinyPlain, tokens, cfg),
-    ...(big ? [await steeringOverhead(label, big.hooked, big.plain, 64, cfg)] : []),
+    ...(big ? [
+      await steeringOverhead(label, big.hooked, big.plain, 64, cfg),
+      await steeringOverhead(`${label}, hook_resid_post only`, big.postOnly, big.plain, 64, cfg),
+    ] : []),
   ]);
   await section(results, 'transformersjs', async () => [
     await compareTransformersJs('tinystories-656k', prepareSharedLayout(tinyPlain, join(benchDir(), 'tjs', 'tinystories-656k')), tokens, cfg),
