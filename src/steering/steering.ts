@@ -14,22 +14,11 @@
  * README).
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { ModelLike, SteeringVector } from '../vectors/vector.js';
-import { validatePlan, type Intervention, type PositionSpec, type SteeringOperator, type SteeringPlan, type StrengthSchedule } from './plan.js';
+import type { ModelLike, SteeringVector, ToPlanOptions } from '../vectors/vector.js';
+import { validatePlan, type Intervention, type SteeringPlan } from './plan.js';
 
-export interface SteeringTermOptions {
-  /** One strength for every site of the vector, or one per site. Ignored by `ablate`. */
-  strength: number | Readonly<Record<string, number>>;
-  /** Restrict the vector to these sites (default: all its sites). */
-  sites?: readonly string[];
-  /** Default `add`. */
-  operator?: SteeringOperator;
-  /** Default `all`. */
-  positions?: PositionSpec;
-  schedule?: StrengthSchedule;
-  /** Keep the residual norm at each steered position (needs a norm-preserving model). */
-  normPreserving?: boolean;
-}
+/** How one vector enters a plan: the same options as `SteeringVector.toPlan`. */
+export type SteeringTermOptions = ToPlanOptions;
 
 export interface SteeringTerm extends SteeringTermOptions {
   vector: SteeringVector;
@@ -77,14 +66,7 @@ export class Steering {
 
   /** The interventions, in term order. */
   plan(): Intervention[] {
-    return this.terms.flatMap((t) => t.vector.toPlan({
-      strength: t.strength,
-      ...(t.sites ? { sites: t.sites } : {}),
-      ...(t.operator ? { operator: t.operator } : {}),
-      ...(t.positions !== undefined ? { positions: t.positions } : {}),
-      ...(t.schedule ? { schedule: t.schedule } : {}),
-      ...(t.normPreserving ? { normPreserving: true } : {}),
-    }));
+    return this.terms.flatMap((t) => t.vector.toPlan(t));
   }
 
   /** A per-row plan: row k of a batch gets `rows[k]` (null = unsteered). */
