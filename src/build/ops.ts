@@ -3,18 +3,19 @@
  * cached constants, streamed weights with progress, and the small op
  * patterns (RMSNorm, rotary embedding, SwiGLU) every block uses.
  */
-import { floatTensor, int64Tensor } from '../onnx/attributes.js';
+import { ConstantPool } from '../onnx/constants.js';
 import type { GraphEditor } from '../onnx/graph.js';
 import type { WeightWriter } from './weights.js';
 
 export class GraphBuilder {
   readonly editor: GraphEditor;
   private readonly writer: WeightWriter;
-  private readonly constants = new Map<string, string>();
+  private readonly constants: ConstantPool;
   private readonly onWeight: () => void;
 
   constructor(editor: GraphEditor, writer: WeightWriter, onWeight: () => void = () => undefined) {
     this.editor = editor;
+    this.constants = new ConstantPool(editor);
     this.writer = writer;
     this.onWeight = onWeight;
   }
@@ -25,24 +26,12 @@ export class GraphBuilder {
 
   /** An int64 constant initializer (shared between uses). `dims` defaults to a 1-D vector; [] makes a scalar. */
   i64(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    const key = `i64:${dims.join('x')}:${values.join(',')}`;
-    const hit = this.constants.get(key);
-    if (hit) return hit;
-    const name = this.editor.uniqueName(`const_i64_${values.join('_').replace(/-/g, 'm')}${dims.length === 0 ? '_s' : ''}`);
-    this.editor.addInitializer(int64Tensor(name, dims, values));
-    this.constants.set(key, name);
-    return name;
+    return this.constants.i64(values, dims);
   }
 
   /** A float32 scalar constant. */
   f32(value: number): string {
-    const key = `f32:${value}`;
-    const hit = this.constants.get(key);
-    if (hit) return hit;
-    const name = this.editor.uniqueName(`const_f32_${this.constants.size}`);
-    this.editor.addInitializer(floatTensor(name, [], [value]));
-    this.constants.set(key, name);
-    return name;
+    return this.constants.f32(value);
   }
 
   /** A float32 weight streamed to the external data file. */

@@ -13,7 +13,8 @@
  * GELU is the exact erf form. Every sequence uses token type 0 (one segment).
  * Weights are inline initializers: the model is handed to onnxruntime as bytes.
  */
-import { floatTensor, int64Tensor } from '../onnx/attributes.js';
+import { floatTensor } from '../onnx/attributes.js';
+import { ConstantPool } from '../onnx/constants.js';
 import { GraphEditor, makeValueInfo } from '../onnx/graph.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
@@ -31,34 +32,20 @@ export const BERT_IO = {
 /** Small graph-assembly helper: named ops, cached int64/float constants, float weights. */
 class Assembler {
   readonly editor: GraphEditor;
-  private readonly consts = new Map<string, string>();
+  private readonly consts: ConstantPool;
 
-  constructor(editor: GraphEditor) { this.editor = editor; }
+  constructor(editor: GraphEditor) { this.editor = editor; this.consts = new ConstantPool(editor); }
 
   op(type: string, inputs: string[], hint: string, attrs: Parameters<GraphEditor['op']>[3] = {}): string {
     return this.editor.op(type, inputs, hint, attrs);
   }
 
   i64(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    const key = `i:${dims.join('x')}:${values.join(',')}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = this.editor.uniqueName(`const_i64_${values.join('_').replace(/-/g, 'm')}`);
-      this.editor.addInitializer(int64Tensor(name, dims, values));
-      this.consts.set(key, name);
-    }
-    return name;
+    return this.consts.i64(values, dims);
   }
 
   f32(value: number): string {
-    const key = `f:${value}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = this.editor.uniqueName(`const_f32_${this.consts.size}`);
-      this.editor.addInitializer(floatTensor(name, [], [value]));
-      this.consts.set(key, name);
-    }
-    return name;
+    return this.consts.f32(value);
   }
 
   weight(name: string, dims: readonly number[], data: Float32Array): string {
