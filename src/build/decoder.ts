@@ -10,7 +10,7 @@
  *
  * Norm is RMSNorm (llama family) or LayerNorm (gpt2); the MLP is SwiGLU or GELU.
  */
-import { GraphEditor, makeValueInfo } from '../onnx/graph.js';
+import { GraphEditor, makeValueInfo, emptyModel } from '../onnx/graph.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { insertHookSite } from '../hooks/insert.js';
 import { selectSites, siteName, type SiteSelection } from '../hooks/sites.js';
@@ -51,14 +51,7 @@ function weightCount(cfg: DecoderConfig, names: ModelNames, plan: EmbeddingPlan)
 }
 
 export function buildDecoder(cfg: DecoderConfig, src: WeightSource, names: ModelNames, plan: EmbeddingPlan, writer: WeightWriter, options: DecoderBuildOptions): DecoderGraph {
-  const model: ModelProto = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: LIBRARY_NAME,
-    producerVersion: LIBRARY_VERSION,
-    graph: { name: 'onnx_steer_decoder', node: [], initializer: [], input: [], output: [], valueInfo: [] },
-    metadataProps: [],
-  };
+  const model = emptyModel('onnx_steer_decoder', { name: LIBRARY_NAME, version: LIBRARY_VERSION });
   const editor = new GraphEditor(model);
   const total = weightCount(cfg, names, plan);
   let done = 0;

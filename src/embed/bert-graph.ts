@@ -15,7 +15,7 @@
  */
 import { floatTensor } from '../onnx/attributes.js';
 import { ConstantPool } from '../onnx/constants.js';
-import { GraphEditor, makeValueInfo } from '../onnx/graph.js';
+import { GraphEditor, makeValueInfo, emptyModel } from '../onnx/graph.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { transposeInto } from '../build/weights.js';
@@ -71,14 +71,7 @@ class Assembler {
 
 /** Builds the encoder + pooling graph. */
 export function buildBertGraph(cfg: BertConfig, src: BertWeightSource): ModelProto {
-  const model: ModelProto = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: LIBRARY_NAME,
-    producerVersion: LIBRARY_VERSION,
-    graph: { name: 'onnx_steer_bert_encoder', node: [], initializer: [], input: [], output: [], valueInfo: [] },
-    metadataProps: [],
-  };
+  const model = emptyModel('onnx_steer_bert_encoder', { name: LIBRARY_NAME, version: LIBRARY_VERSION });
   const editor = new GraphEditor(model);
   const a = new Assembler(editor);
   const { hiddenSize: H, numHeads: nh, headDim: hd, intermediateSize: I, layerNormEps: eps } = cfg;

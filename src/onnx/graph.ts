@@ -192,3 +192,15 @@ export function makeValueInfo(name: string, elemType: number, dims: readonly (nu
     },
   };
 }
+
+/** An empty opset-17 model produced by this library, for graph builders to fill. */
+export function emptyModel(graphName: string, producer: { name: string; version: string }): ModelProto {
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: producer.name,
+    producerVersion: producer.version,
+    graph: { name: graphName, node: [], initializer: [], input: [], output: [], valueInfo: [] },
+    metadataProps: [],
+  };
+}
