@@ -14,7 +14,7 @@ export {
 export { LIBRARY_VERSION } from './version.js';
 
 // Hooked models
-export { buildModel, type BuildOptions } from './build/index.js';
+export { buildModel, type BuildOptions } from './builder/index.js';
 export { instrumentModel, analyzeModel, type InstrumentOptions, type InstrumentReport } from './instrument/index.js';
 export { readManifest, type HooksManifest, type HookSiteInfo, type CacheLayout } from './hooks/manifest.js';
 export { siteName, parseSiteName, type SiteKind, type SiteSelection } from './hooks/sites.js';
@@ -43,7 +43,7 @@ export { SteeringVector, modelIdentity, type ToPlanOptions, type LoadVectorOptio
 export { VECTOR_FORMAT, VECTOR_VERSION, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
 export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './vectors/pairs.js';
 export { encodePairs, encodePair, type EncodedPair, type EncodedText } from './vectors/encode.js';
-export { parseReadPosition, formatReadPosition, readContrast, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/read.js';
+export { parseReadPosition, formatReadPosition, readContrast, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/positions.js';
 export type { ContrastSamples } from './vectors/samples.js';
 export { meanDiff, pcaDiff, pcaCenter, probe, registerMethod, methodSpec, methodNames, type DirectionMethod, type MethodSpec, type ProbeOptions } from './vectors/methods.js';
 export { separability, fitFolds, type Separability, type FoldResult } from './vectors/separability.js';

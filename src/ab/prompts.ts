@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InvalidDataError } from '../errors.js';
-import { mustExist } from '../util/fs.js';
+import { mustExist } from '../files/fs.js';
 import { EmptyPromptsError } from './errors.js';
 
 /** Prompts from JSONL text; `source` names the file in error messages. */

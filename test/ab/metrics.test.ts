@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineArms, pickFor, type ArmSpec } from '../../src/ab/arms.js';
 import { armCost, evaluateArm } from '../../src/ab/metrics.js';
-import { scoreRewards } from '../../src/ab/rewards.js';
+import { scoreRewards } from '../../src/ab/scoring.js';
 import { calibrateOnPools, describeOveroptimization, overoptimization, rewardCorrelation, studyNs } from '../../src/ab/study.js';
 import { RewardModuleError } from '../../src/rewards/errors.js';
 import { parseReward } from '../../src/rewards/parse.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { fluentRange, type EffectPoint } from '../../src/vectors/effect.js';
 import { meanDiff } from '../../src/vectors/methods.js';
-import { formatReadPosition, parseReadPosition } from '../../src/vectors/read.js';
+import { formatReadPosition, parseReadPosition } from '../../src/vectors/positions.js';
 import type { ContrastSamples } from '../../src/vectors/samples.js';
 import { fitFolds, foldAssignment, separability } from '../../src/vectors/separability.js';
 
