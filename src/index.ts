@@ -9,7 +9,8 @@ export {
   SteeringError, UsageError, InvalidArgumentError, FileNotFoundError, CorruptFileError, InvalidDataError,
   UnsupportedArchitectureError, UnsupportedDtypeError, OutputExistsError, NoResidualStreamError,
   HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError,
-  type ErrorCode,
+  InvalidSpecError, UnknownRewardError, UnknownUtilityError, UnknownSelectorError, EmptyPromptsError, RewardValueError, RewardModuleError,
+  type ErrorCode, type SteeringErrorOptions,
 } from './errors.js';
 export { LIBRARY_VERSION } from './version.js';
 
@@ -56,7 +57,7 @@ export { SHIPPED, shippedDir, type ShippedRecipe } from './vectors/shipped.js';
 
 // A/B harness and single-prompt Best-of-N
 export {
-  runAB, runBestOfN, runCompactAB, formatCompact, readPrompts as readABPrompts, parsePrompts as parseABPrompts, EmptyPromptsError,
+  runAB, runBestOfN, runCompactAB, formatCompact, readPrompts as readABPrompts, parsePrompts as parseABPrompts,
   writeReport as writeABReport, resultsDocument as abResultsDocument, selectFromPool, selectionKlPlugin, calibrateOnPools, overoptimization,
   vectorProbeLoader, COMPACT_PROMPTS, COMPACT_DEFAULT_BETA,
   type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,

@@ -5,7 +5,7 @@ import { defineArms, pickFor, type ArmSpec } from '../../src/ab/arms.js';
 import { armCost, evaluateArm } from '../../src/ab/metrics.js';
 import { scoreRewards } from '../../src/ab/scoring.js';
 import { calibrateOnPools, describeOveroptimization, overoptimization, rewardCorrelation, studyNs } from '../../src/ab/study.js';
-import { RewardModuleError } from '../../src/rewards/errors.js';
+import { RewardModuleError } from '../../src/errors.js';
 import { parseReward } from '../../src/rewards/parse.js';
 import { defineReward } from '../../src/rewards/types.js';
 import { tempDir } from '../helpers/paths.js';
