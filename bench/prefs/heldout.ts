@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HookedModel } from '../../src/runtime/model.js';
 import { defaultModelDir } from '../../src/runtime/default-model.js';
-import { atomicWriteFile } from '../../src/util/fs.js';
+import { atomicWriteFile } from '../../src/files/fs.js';
 import { vaderJudge } from '../../src/vectors/judges.js';
 import { arg, SHARED } from './common.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ModelMismatchError } from '../errors.js';
 import { readManifest } from '../hooks/manifest.js';
 import type { HookedModel } from '../runtime/model.js';
-import { readJsonFile } from '../util/fs.js';
+import { readJsonFile } from '../files/fs.js';
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
