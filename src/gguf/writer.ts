@@ -13,7 +13,7 @@
  * explicit `byteLength`.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { AtomicFile, guardOutput } from '../util/fs.js';
+import { AtomicFile, guardOutput } from '../files/fs.js';
 import {
   GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, GGUF_MAX_TENSOR_NAME_BYTES, GGUF_VERSION, VALUE_TYPE_ID,
   alignUp, ggmlTensorBytes, type GgufArray, type GgufScalarType, type GgufValue,
