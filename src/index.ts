@@ -63,3 +63,13 @@ export {
   type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,
   type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
 } from './ab/index.js';
+
+// Interop: GGUF containers and llama.cpp control vectors
+export {
+  GgufWriter, writeGguf, layoutGguf, readGguf, readGgufTensorBytes, parseGguf, metadataOf, meta as ggufMeta, GgmlType, GGML_TYPES, ggmlDims, f32Bytes,
+  type GgufFile, type GgufTensorInfo, type GgufValue, type GgufTensorSpec, type GgufTensorInput, type GgufWriterOptions, type GgufLayout,
+} from './gguf/index.js';
+export {
+  exportControlVector, importControlVector, readControlVector, controlVectorLayers, modelHintOf,
+  type ControlVectorExportOptions, type ControlVectorInfo, type ImportControlVectorOptions,
+} from './interop/control-vector.js';
