@@ -59,6 +59,8 @@ export interface VectorMetadata {
   recommendedStrength?: { min: number; max: number };
   /** How a derived vector was made, e.g. `scale(joy, 2)`. */
   derivation?: string;
+  /** RAHF-Dual: the two models whose difference the vector is (`model` is the one it steers). */
+  sources?: { preferred: ModelIdentity; dispreferred: ModelIdentity };
   sites: Record<string, SiteMeta>;
 }
 
@@ -152,6 +154,12 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
   if (typeof raw.name === 'string') meta.name = raw.name;
   if (typeof raw.description === 'string') meta.description = raw.description;
   if (typeof raw.derivation === 'string') meta.derivation = raw.derivation;
+  if (raw.sources !== undefined) {
+    const src = raw.sources;
+    const ident = (m: unknown): m is ModelIdentity => isObj(m) && typeof m.fingerprint === 'string' && typeof m.architecture === 'string' && isNum(m.hiddenSize);
+    need(isObj(src) && ident(src.preferred) && ident(src.dispreferred), where, '"sources" needs preferred and dispreferred models (fingerprint, architecture, hiddenSize)');
+    meta.sources = { preferred: identity(src.preferred), dispreferred: identity(src.dispreferred) };
+  }
   if (raw.dataset !== undefined) {
     const d = raw.dataset;
     need(isObj(d) && typeof d.sha256 === 'string' && isNum(d.size) && isNum(d.pairs) && (d.kind === 'responses' || d.kind === 'instructions'), where, '"dataset" needs sha256, size, pairs and kind');
@@ -163,6 +171,10 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
     meta.recommendedStrength = { min: r.min, max: r.max };
   }
   return { meta, directions };
+}
+
+function identity(m: ModelIdentity): ModelIdentity {
+  return { fingerprint: m.fingerprint, architecture: m.architecture, hiddenSize: m.hiddenSize };
 }
 
 function siteEntry(name: string, m: SiteMeta | undefined, v: Float32Array): VectorFileSite {
@@ -190,6 +202,7 @@ export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<strin
   if (meta.description !== undefined) file.description = meta.description;
   if (meta.read !== undefined) file.read = meta.read;
   if (meta.derivation !== undefined) file.derivation = meta.derivation;
+  if (meta.sources) file.sources = { preferred: identity(meta.sources.preferred), dispreferred: identity(meta.sources.dispreferred) };
   if (meta.dataset) {
     const d = meta.dataset;
     file.dataset = { sha256: d.sha256, size: d.size, pairs: d.pairs, kind: d.kind, ...(d.file !== undefined ? { file: d.file } : {}) };
