@@ -29,3 +29,14 @@ export function atMatchedRatio(report: EvaluationReport, judge: string, ratio: n
   const far = below[below.length - 1] ?? last;
   return { strength: far.strength, delta: mean(far), clipped: true };
 }
+
+/** The markdown table of one curve: strength, VADER mean and shift, AFINN, perplexity and ratio. */
+export function curveTable(report: EvaluationReport): string {
+  const base = report.points.find((p) => p.strength === 0)?.judges.vader?.mean ?? 0;
+  const lines = ['| strength | VADER mean | Δ vs unsteered | AFINN mean | perplexity | ratio |', '|---:|---:|---:|---:|---:|---:|'];
+  for (const p of report.points) {
+    const v = p.judges.vader?.mean ?? 0;
+    lines.push(`| ${p.strength} | ${v.toFixed(3)} | ${v - base >= 0 ? '+' : ''}${(v - base).toFixed(3)} | ${(p.judges.afinn?.mean ?? 0).toFixed(3)} | ${p.perplexity.toFixed(2)} | ${p.perplexityRatio.toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}

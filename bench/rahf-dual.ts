@@ -1,67 +1,62 @@
 /**
- * RAHF-Dual on the default model, beside the shipped mean-diff `joy` vector:
+ * RAHF-Dual on the default model, beside the mean-diff vector of the same
+ * pairs at the same site:
  *
- *   npx tsx bench/rahf-dual.ts [--prompts=40] [--samples=4] [--smoke]
+ *   npx tsx bench/rahf-dual.ts [--sites=a,b] [--prompts=40] [--samples=4] [--smoke]
  *
- * 1. Extracts the RAHF-Dual vector from the shipped joy pairs with the shared
- *    SFT pair (../shared/models/tinystories-656k-sft-joy as preferred, -sft-sad
- *    as dispreferred), the first 64 response tokens of both responses through
- *    both models, at the joy vector's site, bound to the BASE default model
- *    (the same as `onnx-steer extract --method rahf-dual --target-model
- *    ../shared/models/tinystories-656k`). Writes
- *    vectors/tinystories-656k/joy-dual.json.
- * 2. Measures both vectors on the base model with the protocol of
- *    bench/steering-effect.ts (held-out prompts × samples, temperature 0.8,
- *    48 new tokens, fixed seeds; VADER compound, AFINN as a second lexicon;
- *    perplexity under the unsteered model), and prints the curves and the
- *    VADER shift of each at matched perplexity ratios (linear interpolation
- *    along each curve). Writes vectors/tinystories-656k/joy-dual.effect.json.
+ * For every site (default: blocks.0.hook_resid_post, where the shipped `joy`
+ * vector lives, blocks.1.hook_resid_mid and blocks.1.hook_resid_post):
  *
- * `--smoke` runs 2 prompts × 1 sample at two strengths and writes nothing.
+ * - mean-diff: `extract --read mean` of the shipped joy pairs on the base
+ *   model (at blocks.0.hook_resid_post this is the shipped joy vector, bit
+ *   for bit);
+ * - RAHF-Dual: the same pairs through the shared SFT pair
+ *   (../shared/models/tinystories-656k-sft-joy preferred, -sft-sad
+ *   dispreferred), first 64 response tokens of both responses, bound to the
+ *   BASE model (`extract --method rahf-dual --target-model
+ *   ../shared/models/tinystories-656k`).
+ *
+ * Both are measured on the base model with the protocol of
+ * bench/steering-effect.ts (held-out prompts × samples, temperature 0.8,
+ * 48 new tokens, fixed seeds; VADER compound, AFINN as a second lexicon;
+ * perplexity of the samples under the unsteered model). Strengths are a grid
+ * of displacements ‖s·v‖ as fractions of the site's mean residual norm
+ * (0.05 … 0.7), so vectors of different norms are probed over the same range; the comparison reads each curve at matched
+ * perplexity ratios (linear interpolation along the curve).
+ *
+ * The dual vector of the site with the largest mean |ΔVADER| at ratio 1.2
+ * (both directions) is written to vectors/tinystories-656k/joy-dual.json,
+ * its curve to joy-dual.effect.json, and all curves to
+ * bench/results/rahf-dual.json. `--smoke` runs 2 prompts × 1 sample at two
+ * strengths on one site and writes nothing.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cachedCheckpointBuild } from '../src/runtime/checkpoint-cache.js';
 import { defaultModelDir, packageRoot } from '../src/runtime/default-model.js';
 import { HookedModel } from '../src/runtime/model.js';
 import { extractDualVector } from '../src/vectors/dual.js';
-import { evaluateSteering, formatEvaluation, loadPrompts, type EvaluationReport } from '../src/vectors/evaluate.js';
+import { evaluateSteering, loadPrompts, type EvaluationReport } from '../src/vectors/evaluate.js';
+import { extractVector } from '../src/vectors/extract.js';
 import { afinnJudge, vaderJudge } from '../src/vectors/judges.js';
 import { loadPairs } from '../src/vectors/pairs.js';
 import { HELDOUT_PROMPTS, SHIPPED, shippedDir } from '../src/vectors/shipped.js';
-import { SteeringVector } from '../src/vectors/vector.js';
-import { atMatchedRatio } from './matched.js';
+import type { SteeringVector } from '../src/vectors/vector.js';
+import { atMatchedRatio, curveTable } from './matched.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const smoke = process.argv.includes('--smoke');
 const promptCount = smoke ? 2 : Number(arg('prompts') ?? 40);
 const samples = smoke ? 1 : Number(arg('samples') ?? 4);
 const SHARED = resolve(process.env.ONNX_STEER_SHARED ?? join(packageRoot(), '..', 'shared'));
-const DUAL_STRENGTHS = [-12, -10, -8, -6, -4, -2, 2, 4, 6, 8, 10, 12];
-const RATIOS = [1.1, 1.2, 1.3, 1.5];
+const SITES = arg('sites')?.split(',') ?? (smoke ? ['blocks.0.hook_resid_post'] : ['blocks.0.hook_resid_post', 'blocks.1.hook_resid_mid', 'blocks.1.hook_resid_post']);
+/** Displacements ‖s·v‖ as fractions of the site's mean residual norm (the same for both vectors at a site). */
+const FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.55, 0.7];
 
-function curveTable(report: EvaluationReport): string {
-  const base = report.points.find((p) => p.strength === 0)?.judges.vader?.mean ?? 0;
-  const lines = ['| strength | VADER mean | Δ vs unsteered | AFINN mean | perplexity | ratio |', '|---:|---:|---:|---:|---:|---:|'];
-  for (const p of report.points) {
-    const v = p.judges.vader?.mean ?? 0;
-    lines.push(`| ${p.strength} | ${v.toFixed(3)} | ${v - base >= 0 ? '+' : ''}${(v - base).toFixed(3)} | ${(p.judges.afinn?.mean ?? 0).toFixed(3)} | ${p.perplexity.toFixed(2)} | ${p.perplexityRatio.toFixed(2)} |`);
-  }
-  return lines.join('\n');
-}
-
-function matchedTable(reports: Record<string, EvaluationReport>): string {
-  const lines = ['| perplexity ratio | direction | ' + Object.keys(reports).map((k) => `${k}: strength, ΔVADER`).join(' | ') + ' |', `|---:|---|${Object.keys(reports).map(() => '---:').join('|')}|`];
-  for (const side of [1, -1] as const) {
-    for (const r of RATIOS) {
-      const cells = Object.values(reports).map((rep) => {
-        const m = atMatchedRatio(rep, 'vader', r, side);
-        return m ? `${m.strength.toFixed(2)}, ${m.delta >= 0 ? '+' : ''}${m.delta.toFixed(3)}${m.clipped ? ' (max)' : ''}` : 'n/a';
-      });
-      lines.push(`| ${r} | ${side > 0 ? 'joy (+)' : 'sad (−)'} | ${cells.join(' | ')} |`);
-    }
-  }
-  return lines.join('\n');
+function strengthsFor(v: SteeringVector, site: string, residualNorm: number): number[] {
+  const n = v.norm(site);
+  const grid = FRACTIONS.flatMap((f) => [(f * residualNorm) / n, (-f * residualNorm) / n]).map((s) => Number(s.toFixed(3)));
+  return smoke ? grid.slice(0, 2) : grid;
 }
 
 async function main(): Promise<void> {
@@ -69,35 +64,52 @@ async function main(): Promise<void> {
   const recipe = SHIPPED.joy;
   if (!recipe) throw new Error('no joy recipe');
   const prompts = loadPrompts(join(dir, HELDOUT_PROMPTS)).slice(0, promptCount);
+  const pairs = loadPairs(join(dir, recipe.pairs));
   const threads = { intraOpNumThreads: 1 };
   const base = await HookedModel.load(await defaultModelDir(), threads);
   const preferred = await HookedModel.load(await cachedCheckpointBuild(join(SHARED, 'models', 'tinystories-656k-sft-joy')), threads);
   const dispreferred = await HookedModel.load(await cachedCheckpointBuild(join(SHARED, 'models', 'tinystories-656k-sft-sad')), threads);
+  const rows: string[] = [];
+  const results: Record<string, { meanDiff: EvaluationReport; dual: EvaluationReport; dualNorm: number; meanDiffNorm: number }> = {};
+  let best: { site: string; score: number; vector: SteeringVector; report: EvaluationReport } | undefined;
   try {
-    const t0 = performance.now();
-    const { vector: dual } = await extractDualVector({ preferred, dispreferred, target: base }, loadPairs(join(dir, recipe.pairs)), {
-      sites: recipe.sites, tokens: 64, folds: 5, name: 'joy-dual',
-      description: 'RAHF-Dual: sft-joy minus sft-sad on the joy pairs, first 64 response tokens, steering the base model',
-    });
-    process.stderr.write(`extracted in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    if (!smoke) dual.save(join(dir, 'joy-dual.json'));
-    const joy = SteeringVector.load(join(dir, `${recipe.name}.json`), { model: base });
-    const reports: Record<string, EvaluationReport> = {};
-    for (const [name, vector, strengths] of [['joy (mean-diff)', joy, recipe.strengths], ['joy-dual (RAHF-Dual)', dual, DUAL_STRENGTHS]] as const) {
-      const report = await evaluateSteering(base, vector, {
-        prompts, judges: [vaderJudge(), afinnJudge()], samples, seed: 0, temperature: 0.8, maxNewTokens: 48, keepTexts: !smoke,
-        strengths: smoke ? strengths.slice(0, 2) : strengths,
-        onStrength: (s) => process.stderr.write(`${name}: strength ${s}\n`),
+    for (const site of SITES) {
+      const { vector: md } = await extractVector(base, pairs, { sites: [site], read: { kind: 'mean' }, recommend: false, name: 'joy' });
+      const { vector: dual } = await extractDualVector({ preferred, dispreferred, target: base }, pairs, {
+        sites: [site], tokens: 64, folds: 5, name: 'joy-dual',
+        description: 'RAHF-Dual: sft-joy minus sft-sad on the joy pairs (first 64 response tokens of both responses), steering the base model',
       });
-      reports[name] = report;
-      process.stdout.write(`${formatEvaluation(report)}\n\n${curveTable(report)}\n\n`);
+      const residualNorm = md.meta.sites[site]?.residualNorm ?? 100;
+      const reports: EvaluationReport[] = [];
+      for (const [label, v] of [['mean-diff', md], ['rahf-dual', dual]] as const) {
+        const report = await evaluateSteering(base, v, {
+          prompts, judges: [vaderJudge(), afinnJudge()], samples, seed: 0, temperature: 0.8, maxNewTokens: 48, keepTexts: !smoke,
+          strengths: strengthsFor(v, site, residualNorm), onStrength: (s) => process.stderr.write(`${site} ${label}: strength ${s}\n`),
+        });
+        reports.push(report);
+        process.stdout.write(`${site}, ${label} (norm ${v.norm(site).toFixed(2)}):\n\n${curveTable(report)}\n\n`);
+        const cells = [1, -1].flatMap((side) => [1.2, 1.5].map((r) => {
+          const m = atMatchedRatio(report, 'vader', r, side as 1 | -1);
+          return m ? `${m.delta >= 0 ? '+' : ''}${m.delta.toFixed(3)}${m.clipped ? '*' : ''}` : 'n/a';
+        }));
+        rows.push(`| ${site} | ${label} | ${v.norm(site).toFixed(2)} | ${cells.join(' | ')} |`);
+      }
+      const [mdReport, dualReport] = reports as [EvaluationReport, EvaluationReport];
+      results[site] = { meanDiff: mdReport, dual: dualReport, dualNorm: dual.norm(site), meanDiffNorm: md.norm(site) };
+      const score = [1, -1].reduce((acc, side) => acc + Math.abs(atMatchedRatio(dualReport, 'vader', 1.2, side as 1 | -1)?.delta ?? 0), 0) / 2;
+      if (!best || score > best.score) best = { site, score, vector: dual, report: dualReport };
     }
-    const norms = `direction norms at ${recipe.sites.join(', ')}: joy ${joy.norm(recipe.sites[0] as string).toFixed(2)}, joy-dual ${dual.norm(recipe.sites[0] as string).toFixed(2)}`;
-    process.stdout.write(`${norms}\n\nVADER shift at matched perplexity ratio (base model, held-out prompts):\n\n${matchedTable(reports)}\n`);
-    if (smoke) return;
-    const dualReport = reports['joy-dual (RAHF-Dual)'] as EvaluationReport;
-    const slim = { ...dualReport, points: dualReport.points.map((p) => ({ ...p, texts: undefined, examples: p.texts?.slice(0, 2).map((t) => t[0]) })) };
+    process.stdout.write(`VADER shift at matched perplexity ratio (base model, ${prompts.length} held-out prompts × ${samples} samples; * = the curve never got that costly, strongest point shown):\n\n`);
+    process.stdout.write(`| site | method | ‖v‖ | joy @1.2× | joy @1.5× | sad @1.2× | sad @1.5× |\n|---|---|---:|---:|---:|---:|---:|\n${rows.join('\n')}\n`);
+    if (smoke || !best) return;
+    process.stdout.write(`\nshipped joy-dual: ${best.site} (mean |ΔVADER| at 1.2× = ${best.score.toFixed(3)})\n`);
+    best.vector.save(join(dir, 'joy-dual.json'));
+    const slim = { ...best.report, site: best.site, points: best.report.points.map((p) => ({ ...p, texts: undefined, examples: p.texts?.slice(0, 2).map((t) => t[0]) })) };
     writeFileSync(join(dir, 'joy-dual.effect.json'), `${JSON.stringify(slim, null, 2)}\n`);
+    const out = join(packageRoot(), 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    const strip = (r: EvaluationReport) => ({ ...r, points: r.points.map((p) => ({ ...p, texts: undefined })) });
+    writeFileSync(join(out, 'rahf-dual.json'), `${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { ...v, meanDiff: strip(v.meanDiff), dual: strip(v.dual) }])), null, 2)}\n`);
   } finally {
     await Promise.all([base.dispose(), preferred.dispose(), dispreferred.dispose()]);
   }
