@@ -154,7 +154,7 @@ function checkSiteMeta(s: Record<string, unknown>, where: string): SiteMeta {
     const f = s.lowRankFit;
     const keys = ['rank', 'lambda', 'lambdaScale', 'r2', 'r2Constant', 'folds', 'samples'] as const;
     need(isObj(f) && keys.every((k) => isNum(f[k])) && typeof f.intercept === 'boolean', where, `"lowRankFit" needs numeric ${keys.join(', ')} and a boolean intercept`);
-    meta.lowRankFit = { rank: f.rank as number, lambda: f.lambda as number, lambdaScale: f.lambdaScale as number, r2: f.r2 as number, r2Constant: f.r2Constant as number, folds: f.folds as number, samples: f.samples as number, intercept: f.intercept as boolean };
+    meta.lowRankFit = { rank: f.rank as number, lambda: f.lambda as number, lambdaScale: f.lambdaScale as number, r2: f.r2 as number, r2Constant: f.r2Constant as number, folds: f.folds as number, samples: f.samples as number, intercept: f.intercept };
   }
   return meta;
 }
