@@ -13,10 +13,10 @@ import { scorePreferences } from '../../src/prefs/score.js';
 import { defaultModelDir } from '../../src/runtime/default-model.js';
 import { HookedModel } from '../../src/runtime/model.js';
 import { encodePairs } from '../../src/vectors/encode.js';
-import { effectScores } from '../../src/vectors/effect.js';
+import { curveFromScores, effectScores, fluentRange } from '../../src/vectors/effect.js';
 import { loadPairs } from '../../src/vectors/pairs.js';
 import { l2norm, meanRowNorm } from '../../src/vectors/samples.js';
-import { DEFAULT_FRACTIONS, fitSites } from '../../src/vectors/sweep.js';
+import { DEFAULT_FRACTIONS, DEFAULT_MAX_PERPLEXITY_RATIO, fitSites } from '../../src/vectors/sweep.js';
 import { arg, SHARED } from './common.js';
 
 const SITE = 'blocks.0.hook_resid_post';
@@ -46,6 +46,14 @@ try {
     const label = s.name === 'dpo' ? `DPO only, β ${s.beta}` : `RPO, β ${s.beta}, η ${s.eta}`;
     const flag = b.margin > 0 && b.chosenShift < 0 ? ' (chosen falls)' : '';
     console.log(`| ${label} | ${b.strength.toFixed(3)} | ${b.margin.toFixed(3)} | ${b.chosenShift.toFixed(2)}${flag} | ${b.rejectedShift.toFixed(2)} | ${h.dpo.margin.toFixed(3)} | ${h.chosenShift.toFixed(2)} | ${h.rejectedShift.toFixed(2)} |`);
+  }
+  // The sweep's default recommendation: the top of the fluent range (perplexity ratio ≤ 1.5), which ranks by the raw preference swing.
+  const input = { pairs, kind: 'responses' as const };
+  const fluent = fluentRange(curveFromScores(input, scores), DEFAULT_MAX_PERPLEXITY_RATIO);
+  const at = criterionCurve('dpo', { ...scores, tokens }, { beta: 0.1, eta: 0, epsilon: 0.1 }).points.find((p) => p.strength === fluent.max);
+  if (at) {
+    const h = await scorePreferences(model, [model], heldout, { beta: 0.1, steering: [{ site: SITE, vector: data.direction, strength: fluent.max }] });
+    console.log(`| no criterion: top of the fluent range (the sweep's default) | ${fluent.max.toFixed(3)} | ${at.margin.toFixed(3)} | ${at.chosenShift.toFixed(2)}${at.margin > 0 && at.chosenShift < 0 ? ' (chosen falls)' : ''} | ${at.rejectedShift.toFixed(2)} | ${h.dpo.margin.toFixed(3)} | ${h.chosenShift.toFixed(2)} | ${h.rejectedShift.toFixed(2)} |`);
   }
   console.log('\nstrength → DPO margin at β 1 and Δ log π(chosen), Δ log π(rejected) on the tuning pairs:');
   for (const p of criterionCurve('dpo', { ...scores, tokens }, { beta: 1, eta: 0, epsilon: 0.1 }).points) {
