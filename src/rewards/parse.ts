@@ -3,11 +3,14 @@
  *
  *   vader | afinn | afinn:sum | keyword:<word> | probe:<vector.json>
  *   verifier:<module>#<export> | module:<path>#<export>
+ *   verifier:regex:<re> | verifier:keywords:<w,…>[@all] | verifier:json-schema:<file>
+ *   verifier:names-again[:<tokens>] | verifier:quoted-speech   (see verifiers.ts)
  */
 import { resolve } from 'node:path';
 import { afinnReward, keywordReward, vaderReward } from './lexicon.js';
 import { UnknownRewardError } from './errors.js';
-import { loadUserFunction, moduleReward, parseModuleRef, verifierReward } from './module.js';
+import { loadUserFunction, moduleReward, parseModuleRef } from './module.js';
+import { parseVerifier } from './verifiers.js';
 import { loadProbeJson, probeReward } from './probe.js';
 import type { Reward, RewardContext } from './types.js';
 
@@ -39,8 +42,10 @@ export async function parseReward(spec: string, ctx: RewardContext = {}): Promis
       return probeReward(probe, { spec: text, ...(ctx.model ? { model: ctx.model } : {}) });
     }
     case 'verifier': {
-      const ref = parseModuleRef(text, needArg('<module>#<export>'));
-      return verifierReward(text, ref, await loadUserFunction(ref, cwd));
+      const model = ctx.model;
+      return parseVerifier(text, needArg('a verifier (regex:…, keywords:…, json-schema:…, names-again, quoted-speech or <module>#<export>)'), {
+        cwd, ...(model ? { decode: (ids: readonly number[]) => model.decode(ids) } : {}),
+      });
     }
     case 'module': {
       const ref = parseModuleRef(text, needArg('<path>#<export>'));
