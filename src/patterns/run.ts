@@ -18,7 +18,7 @@ import type { MiniLMEmbedder } from '../embed/minilm.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward, RewardItem } from '../rewards/types.js';
 import type { HookedModel } from '../runtime/model.js';
-import { meanCI } from '../select/stats.js';
+import { meanCI } from '../selection/stats.js';
 import { SteeringVector, modelIdentity } from '../vectors/vector.js';
 import { assignToCentroids, clusterPoints, type ClusterMethod } from './cluster.js';
 import { PATTERN_SELECTORS, PATTERN_SELECTOR_NAMES, patternStats, type PatternCandidate, type PatternSelectorName, type PatternStat } from './stats.js';

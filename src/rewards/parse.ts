@@ -8,7 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { afinnReward, keywordReward, vaderReward } from './lexicon.js';
-import { UnknownRewardError } from './errors.js';
+import { UnknownRewardError } from '../errors.js';
 import { loadUserFunction, moduleReward, parseModuleRef } from './module.js';
 import { parseVerifier } from './verifiers.js';
 import { loadProbeJson, probeReward } from './probe.js';

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { UnknownRewardError } from './errors.js';
+import { UnknownRewardError } from '../errors.js';
 import { loadUserFunction, parseModuleRef, verifierReward } from './module.js';
 import { defineReward, type Reward, type RewardItem } from './types.js';
 

@@ -8,10 +8,10 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { buildModel } from '../build/index.js';
+import { buildModel } from '../builder/index.js';
 import { FileNotFoundError } from '../errors.js';
 import { manifestPath, readManifest } from '../hooks/manifest.js';
-import { sha256Files } from '../util/fs.js';
+import { sha256Files } from '../files/fs.js';
 
 /** The per-user cache folder (ONNX_STEER_CACHE, else $XDG_CACHE_HOME/onnx-steer or ~/.cache/onnx-steer). */
 export function cacheDir(): string {

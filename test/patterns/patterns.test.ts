@@ -7,7 +7,7 @@ import { InvalidArgumentError, UsageError } from '../../src/errors.js';
 import { Rng } from '../../src/generation/rng.js';
 import { assignToCentroids, clusterPoints, silhouette } from '../../src/patterns/cluster.js';
 import { bonVerifier, confidence, patternStats, patternWeighted, poolMass, random, wilson, type PatternCandidate } from '../../src/patterns/stats.js';
-import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../src/rewards/errors.js';
+import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../src/errors.js';
 import { parseReward } from '../../src/rewards/parse.js';
 import { promptCharacter } from '../../src/rewards/verifiers.js';
 import { runCommands } from '../helpers/cli.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/build/index.js';
+import { buildModel } from '../../src/builder/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { Rng } from '../../src/generation/rng.js';
 import { instrumentModel } from '../../src/instrument/index.js';

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerExtract } from '../../src/cli/commands/extract.js';
-import { buildModel } from '../../src/build/index.js';
+import { buildModel } from '../../src/builder/index.js';
 import { InvalidArgumentError, ModelMismatchError, UsageError } from '../../src/errors.js';
 import { cachedCheckpointBuild } from '../../src/runtime/checkpoint-cache.js';
 import { HookedModel } from '../../src/runtime/model.js';

@@ -5,7 +5,7 @@ import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
 import { HookedModel } from '../../runtime/model.js';
 import { defaultDualSites, extractDualVector } from '../../vectors/dual.js';
 import { loadPairs } from '../../vectors/pairs.js';
-import { parseReadPosition } from '../../vectors/read.js';
+import { parseReadPosition } from '../../vectors/positions.js';
 import { parseListOption, printJson } from '../common.js';
 import { showProgress, type ModelCliOptions } from '../model-option.js';
 import { summarizeVector } from './vector-summary.js';

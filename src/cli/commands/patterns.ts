@@ -9,7 +9,7 @@ import { writeDirectoryAtomically } from '../../instrument/output.js';
 import { formatPatterns } from '../../patterns/format.js';
 import { runPatterns, type PatternReport } from '../../patterns/run.js';
 import { parseReward } from '../../rewards/parse.js';
-import { guardOutput } from '../../util/fs.js';
+import { guardOutput } from '../../files/fs.js';
 import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
 
