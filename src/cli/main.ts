@@ -12,7 +12,7 @@ import { registerSweep } from './commands/sweep.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
-import { registerExport, registerImport } from './commands/interop.js';
+import { registerBake, registerExport, registerImport } from './commands/interop.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -33,6 +33,7 @@ export function createProgram(): Command {
   registerAb(program);
   registerExport(program);
   registerImport(program);
+  registerBake(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
