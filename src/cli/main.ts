@@ -12,6 +12,7 @@ import { registerSweep } from './commands/sweep.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
+import { registerPrefs } from './commands/prefs.js';
 import { registerBake, registerExport, registerImport } from './commands/interop.js';
 
 export function createProgram(): Command {
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerDemo(program);
   registerBon(program);
   registerAb(program);
+  registerPrefs(program);
   registerExport(program);
   registerImport(program);
   registerBake(program);
