@@ -13,7 +13,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
 import { registerPrefs } from './commands/prefs.js';
-import { registerExport, registerImport } from './commands/interop.js';
+import { registerBake, registerExport, registerImport } from './commands/interop.js';
 import { registerPatterns } from './commands/patterns.js';
 
 export function createProgram(): Command {
@@ -37,6 +37,7 @@ export function createProgram(): Command {
   registerExport(program);
   registerImport(program);
   registerPatterns(program);
+  registerBake(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
