@@ -78,7 +78,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
   guardOutput(outDir, force);
   const { modelPath, loaded, editor } = load(input);
   const analysis = requireAnalysis(editor, modelPath);
-  const sites = selectSites(analysis.numBlocks, true, options.sites ?? 'all');
+  const sites = selectSites(analysis.numBlocks, analysis.residual === 'sequential', options.sites ?? 'all');
   const fingerprint = sha256Files([modelPath, ...loaded.externalFiles]);
   const hookSites = applyHooks(editor, analysis, sites, options.normPreserving ?? false);
   const companions = companionFiles(modelPath);
