@@ -19,11 +19,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildModel, type AttentionKind } from '../../src/build/index.js';
+import { buildModel, type AttentionKind } from '../../src/builder/index.js';
 import { ADAPTERS } from '../../src/families/index.js';
 import { instrumentModel } from '../../src/instrument/index.js';
 import { ModelRunner } from '../../src/runtime/runner.js';
-import { cleanupTempDirs, f32Tensor, readF32Safetensors, sharedDir, tempDir, tinyStoriesDir, writeSafetensors } from '../build/helpers.js';
+import { cleanupTempDirs, f32Tensor, readF32Safetensors, sharedDir, tempDir, tinyStoriesDir, writeSafetensors } from '../builder/helpers.js';
 
 afterAll(cleanupTempDirs);
 
