@@ -235,3 +235,13 @@ describe('family contract', () => {
     });
   }
 });
+
+describe('parallel-residual sites', () => {
+  it('have no hook_resid_mid, and asking for one is an error', async () => {
+    const out = join(tempDir('family-sites'), 'model');
+    const manifest = await buildModel(fixture('GPTJForCausalLM'), out);
+    expect(manifest.sites.map((s) => s.name)).toEqual(['blocks.0.hook_resid_pre', 'blocks.0.hook_resid_post', 'blocks.1.hook_resid_pre', 'blocks.1.hook_resid_post']);
+    await expect(buildModel(fixture('GPTJForCausalLM'), join(tempDir('family-sites'), 'mid'), { sites: ['hook_resid_mid'] })).rejects.toThrow(/no hook_resid_mid sites/);
+    await expect(buildModel(fixture('GPTJForCausalLM'), join(tempDir('family-sites'), 'mid1'), { sites: ['blocks.0.hook_resid_mid'] })).rejects.toThrow(/unknown hook site/);
+  });
+});
