@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GraphEditor } from '../onnx/graph.js';
-import { AttributeType, type NodeProto } from '../onnx/proto.js';
+import { AttributeType, type GraphProto, type NodeProto } from '../onnx/proto.js';
 import { dtypeOfElemType } from '../hooks/insert.js';
 import { parseSiteName, siteName } from '../hooks/sites.js';
 import type { CacheLayout, FloatDtype } from '../hooks/manifest.js';
@@ -42,6 +42,8 @@ export interface Analysis {
   numBlocks: number;
   /** Sequential blocks have two residual adds (mid, post); parallel blocks one (post). */
   residual: ResidualKind;
+  /** Optimum's merged decoder: the `If` on use_cache_branch and each branch's own analysis (see merged.ts). */
+  merged?: { node: NodeProto; condition: string; branches: { graph: GraphProto; analysis: Analysis }[] };
   /** The EmbedLayerNormalization node producing block 0's input, if any. */
   embedNode?: NodeProto;
   report: InstrumentReport;
@@ -185,16 +187,18 @@ function residualReport(chain: ResidualChain, numBlocks: number, startHow: strin
 }
 
 /** Analyses a loaded graph. `modelPath` locates config.json for the architecture name. */
-export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisResult {
+export function analyzeGraph(editor: GraphEditor, modelPath: string, body: GraphEditor = editor): AnalysisResult {
+  // `body` holds the decoder's nodes: the graph itself, or one branch of a merged decoder (see merged.ts),
+  // whose inputs, cache and outputs are the outer graph's.
   const model = editor.model;
   const producer = `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim() || 'unknown';
-  const dtypes = new DtypeInference(editor);
-  const adds = findResidualAdds(editor, dtypes);
-  const chain = longestChain(editor, dtypes, adds);
+  const dtypes = new DtypeInference(body);
+  const adds = findResidualAdds(body, dtypes);
+  const chain = longestChain(body, dtypes, adds);
   const cacheResult = analyzeCache(editor);
   const cache = cacheResult.ok ? cacheResult.cache : undefined;
-  const startHow = chain ? describeStart(editor, chain.start) : '';
-  const hiddenSize = chain ? hiddenSizeOf(editor, chain.start, chain.adds) : undefined;
+  const startHow = chain ? describeStart(body, chain.start) : '';
+  const hiddenSize = chain ? hiddenSizeOf(body, chain.start, chain.adds) : undefined;
   const signature = analyzeSignature(editor, cache, hiddenSize);
   const elemType = chain ? dtypes.of(chain.start) : 0;
   const numBlocks = cache?.layout.numLayers ?? 0;
@@ -203,7 +207,7 @@ export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisRe
   const { logits, lastHidden, vocabSize, ...inputs } = signature;
   const report: InstrumentReport = {
     instrumentable: false, producer,
-    architecture: configArchitecture(config) ?? structuralArchitecture(editor, startHow),
+    architecture: configArchitecture(config) ?? structuralArchitecture(body, startHow),
     numBlocks, residuals: [], inputs, outputs: {},
   };
   if (logits) report.outputs.logits = logits;
@@ -217,7 +221,7 @@ export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisRe
 
   const hooked = editor.graph.input.map((v) => v.name ?? '').filter((n) => n.endsWith('.steer') && parseSiteName(n.slice(0, -'.steer'.length)));
   if (hooked.length > 0) return fail(`already instrumented by onnx-steer (hook inputs ${hooked.slice(0, 3).join(', ')}${hooked.length > 3 ? ', …' : ''}); instrument the original graph instead`);
-  const subgraphs = subgraphReason(editor);
+  const subgraphs = body === editor ? subgraphReason(editor) : undefined;
   if (!chain || chain.adds.length === 0) {
     return fail(subgraphs ?? `no residual stream: found no Add x + f(x) with a weight op on the branch among ${editor.graph.node.length} nodes (${opSummary(editor)})`);
   }
@@ -252,7 +256,7 @@ export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisRe
   report.instrumentable = true;
   report.dtype = dtype;
   report.residuals = residualReport(chain, numBlocks, startHow, residual);
-  const embed = editor.producer(chain.start);
+  const embed = body.producer(chain.start);
   const analysis: Analysis = { chain, cache: cache as CacheInfo, signature, hiddenSize, dtype, numBlocks, residual, report };
   if (embed?.opType === 'EmbedLayerNormalization') analysis.embedNode = embed;
   return { ok: true, analysis };

@@ -17,6 +17,7 @@ import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { analyzeGraph, type Analysis, type InstrumentReport } from './analyze.js';
 import { companionFiles, locateOnnx } from './locate.js';
 import { writeDirectoryAtomically } from './output.js';
+import { analyzeMerged, applyMergedHooks, findMergedDecoder } from './merged.js';
 import { applyHooks } from './rewrite.js';
 
 export type { InstrumentReport, ResidualSiteReport } from './analyze.js';
@@ -40,14 +41,20 @@ function load(input: string): { modelPath: string; loaded: ReturnType<typeof rea
 }
 
 /** Reports whether and how the graph at `input` can be instrumented. Writes nothing. */
+/** The decoder analysis, for a plain graph or an Optimum merged decoder. */
+function analyze(editor: GraphEditor, modelPath: string): ReturnType<typeof analyzeGraph> {
+  const merged = findMergedDecoder(editor);
+  return merged ? analyzeMerged(editor, modelPath, merged) : analyzeGraph(editor, modelPath);
+}
+
 export function analyzeModel(input: string): InstrumentReport {
   const { modelPath, editor } = load(input);
-  const result = analyzeGraph(editor, modelPath);
+  const result = analyze(editor, modelPath);
   return result.ok ? result.analysis.report : result.report;
 }
 
 function requireAnalysis(editor: GraphEditor, modelPath: string): Analysis {
-  const result = analyzeGraph(editor, modelPath);
+  const result = analyze(editor, modelPath);
   if (result.ok) return result.analysis;
   const reason = result.report.reason ?? 'not instrumentable';
   if (result.dtypeProblem) throw new UnsupportedDtypeError(`${modelPath}: ${reason}`);
@@ -80,7 +87,9 @@ export async function instrumentModel(input: string, outDir: string, options: In
   const analysis = requireAnalysis(editor, modelPath);
   const sites = selectSites(analysis.numBlocks, analysis.residual === 'sequential', options.sites ?? 'all');
   const fingerprint = sha256Files([modelPath, ...loaded.externalFiles]);
-  const hookSites = applyHooks(editor, analysis, sites, options.normPreserving ?? false);
+  const hookSites = analysis.merged
+    ? applyMergedHooks(editor, analysis, sites, options.normPreserving ?? false)
+    : applyHooks(editor, analysis, sites, options.normPreserving ?? false);
   const companions = companionFiles(modelPath);
   const { signature, report } = analysis;
 
@@ -103,6 +112,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
   if (signature.attentionMask) manifest.inputs.attentionMask = signature.attentionMask;
   if (signature.positionIds) manifest.inputs.positionIds = signature.positionIds;
   if (signature.maxSequence) manifest.inputs.maxSequence = signature.maxSequence;
+  if (analysis.merged) manifest.inputs.useCacheBranch = analysis.merged.condition;
   if (signature.logits) manifest.outputs.logits = signature.logits;
   if (signature.lastHidden) manifest.outputs.lastHidden = signature.lastHidden;
   if (signature.vocabSize) manifest.vocabSize = signature.vocabSize;
