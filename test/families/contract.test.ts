@@ -2,7 +2,7 @@
  * The family contract: every architecture adapter, built from its Hugging
  * Face checkpoint (model.safetensors + config.json) and, where a torch export
  * exists, instrumented, matches transformers' residual stream and logits
- * (expected.json) within 1e-4. One row per adapter; a new adapter without a
+ * (expected.json) within 1e-4, and a cached decode step equals the prefill. One row per adapter; a new adapter without a
  * row fails the first test.
  *
  * Families without a transformers fixture here are checked as honestly as
@@ -171,6 +171,10 @@ async function compare(dir: string, ref: Reference): Promise<{ residual: number;
     residual /= scaleOf(ref.residuals);
     const logits = out.logits?.data ?? new Float32Array();
     const V = logits.length / ref.ids.length;
+    // The KV cache: the last position decoded as a cached step equals the full prefill's last row.
+    const head = await runner.forward({ ids: ref.ids.slice(0, -1), batch: 1, seqLen: ref.ids.length - 1, cache: runner.emptyCache(1) });
+    const step = await runner.forward({ ids: ref.ids.slice(-1), batch: 1, seqLen: 1, cache: head.cache });
+    expect(maxErr(step.logits?.data ?? [], logits.subarray(logits.length - V))).toBeLessThanOrEqual(TOLERANCE);
     return { residual, logits: maxErr(ref.lastOnly ? logits.subarray(logits.length - V) : logits, ref.logits) };
   } finally {
     await runner.release();
