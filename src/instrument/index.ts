@@ -7,10 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { NoResidualStreamError, UnsupportedDtypeError } from '../errors.js';
+import { NoResidualStreamError, UnsupportedArchitectureError, UnsupportedDtypeError } from '../errors.js';
 import { GraphEditor } from '../onnx/graph.js';
 import { readModel, writeModel } from '../onnx/io.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
+import { addLowRankSites } from '../hooks/lowrank.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
 import { guardOutput, sha256Files } from '../files/fs.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
@@ -30,6 +31,8 @@ export interface InstrumentOptions {
   sites?: SiteSelection;
   /** Give every site the norm-preserving gate input (default false). */
   normPreserving?: boolean;
+  /** Give every site the low-rank map input pair V, U (default false; see hooks/lowrank.ts). */
+  lowRank?: boolean;
 }
 
 export const INSTRUMENTED_MODEL_FILE = 'model.onnx';
@@ -87,9 +90,13 @@ export async function instrumentModel(input: string, outDir: string, options: In
   const analysis = requireAnalysis(editor, modelPath);
   const sites = selectSites(analysis.numBlocks, analysis.residual === 'sequential', options.sites ?? 'all');
   const fingerprint = sha256Files([modelPath, ...loaded.externalFiles]);
-  const hookSites = analysis.merged
+  if (analysis.merged && options.lowRank) {
+    throw new UnsupportedArchitectureError(`${modelPath}: low-rank sites are not supported on merged decoders yet; instrument the decoder with past (decoder_with_past_model.onnx) instead`);
+  }
+  const hooked = analysis.merged
     ? applyMergedHooks(editor, analysis, sites, options.normPreserving ?? false)
     : applyHooks(editor, analysis, sites, options.normPreserving ?? false);
+  const hookSites = options.lowRank ? addLowRankSites(loaded.model, hooked, analysis.hiddenSize, analysis.dtype) : hooked;
   const companions = companionFiles(modelPath);
   const { signature, report } = analysis;
 
