@@ -62,3 +62,10 @@ export {
   type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,
   type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
 } from './ab/index.js';
+
+// Serving: the continuous-batching scheduler (library) and the OpenAI-compatible server
+export { Scheduler, QueueFullError, SchedulerClosedError, type SchedulerOptions, type JobHandle, type SchedulerMetrics } from './serving/scheduler.js';
+export type { GenerationRequest, JobEvent, JobResult, FinishedRow, PromptTokenInfo } from './serving/job.js';
+export type { SamplingSpec, TokenInfo, TopLogprob, RowFinish } from './serving/sequence.js';
+export { DecodeBatch } from './generation/batch.js';
+export { createServer, type ServerOptions, type SteeringServer } from './server/app.js';

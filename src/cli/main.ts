@@ -12,6 +12,7 @@ import { registerSweep } from './commands/sweep.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
+import { registerServe } from './commands/serve.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   registerDemo(program);
   registerBon(program);
   registerAb(program);
+  registerServe(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

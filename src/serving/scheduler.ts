@@ -287,9 +287,11 @@ export class Scheduler {
     if (!this.prefilling) {
       while (this.queue[0]?.cancelled) this.settle(this.queue.shift() as Job);
       if (this.queue.length === 0 || this.pendingRows() >= this.maxBatch) return;
-      this.prefilling = this.queue.shift() as Job;
-      this.prefilling.tAdmit = performance.now();
-      this.prefilling.cache = this.runner.emptyCache(1);
+      const next = this.queue.shift();
+      if (!next) return;
+      next.tAdmit = performance.now();
+      next.cache = this.runner.emptyCache(1);
+      this.prefilling = next;
     }
     const job = this.prefilling;
     if (job.cancelled) {
