@@ -8,7 +8,7 @@
 export {
   SteeringError, UsageError, InvalidArgumentError, FileNotFoundError, CorruptFileError, InvalidDataError,
   UnsupportedArchitectureError, UnsupportedDtypeError, OutputExistsError, NoResidualStreamError,
-  HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError,
+  HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError, QueueFullError, SchedulerClosedError,
   InvalidSpecError, UnknownRewardError, UnknownUtilityError, UnknownSelectorError, EmptyPromptsError, RewardValueError, RewardModuleError,
   type ErrorCode, type SteeringErrorOptions,
 } from './errors.js';
@@ -65,7 +65,7 @@ export {
 } from './ab/index.js';
 
 // Serving: the continuous-batching scheduler (library) and the OpenAI-compatible server
-export { Scheduler, QueueFullError, SchedulerClosedError, type SchedulerOptions, type JobHandle, type SchedulerMetrics } from './serving/scheduler.js';
+export { Scheduler, type SchedulerOptions, type JobHandle, type SchedulerMetrics } from './serving/scheduler.js';
 export type { GenerationRequest, JobEvent, JobResult, FinishedRow, PromptTokenInfo } from './serving/job.js';
 export type { SamplingSpec, TokenInfo, TopLogprob, RowFinish } from './serving/sequence.js';
 export { DecodeBatch } from './generation/batch.js';

@@ -3,8 +3,7 @@
  * client's mistake is always a 4xx (the official client retries 408, 409,
  * 429 and ≥ 500, so a bad request must never look like one of those).
  */
-import { SteeringError } from '../errors.js';
-import { QueueFullError, SchedulerClosedError } from '../serving/scheduler.js';
+import { QueueFullError, SchedulerClosedError, SteeringError } from '../errors.js';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -34,7 +33,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof SchedulerClosedError) return new ApiError(503, err.message, { type: 'server_error', code: 'shutting_down' });
   if (err instanceof SteeringError) {
     const line = err.message.split('\n')[0] ?? '';
-    if (err.code === 'RUNTIME') return new ApiError(500, line, { code: 'runtime_error' });
+    if (err.code === 'RUNTIME' || err.code === 'DOWNLOAD_FAILED') return new ApiError(500, line, { code: 'runtime_error' });
     return new ApiError(400, line, { code: err.code.toLowerCase() });
   }
   const e = err as { statusCode?: number; code?: string; message?: string };

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { activeAt, scheduleAt, validatePlan, type Intervention } from '../steering/plan.js';
-import { floatToHalf } from '../util/fp16.js';
+import { floatToHalf } from '../onnx/fp16.js';
 
 /** A row's interventions, checked and prepared once (unit directions for ablations). */
 export class RowPlan {

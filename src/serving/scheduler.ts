@@ -11,7 +11,7 @@
  *   for await (const ev of job.events) if (ev.type === 'delta') process.stdout.write(ev.text);
  *   await scheduler.close();
  */
-import { InvalidArgumentError, SteeringError } from '../errors.js';
+import { InvalidArgumentError, QueueFullError, SchedulerClosedError } from '../errors.js';
 import { DecodeBatch } from '../generation/batch.js';
 import { rowSeed } from '../generation/rng.js';
 import { logSoftmaxAt } from '../generation/sampler.js';
@@ -22,16 +22,6 @@ import { CompiledPlan } from '../steering/compile.js';
 import { BatchFeeds, RowPlan } from './feeds.js';
 import { EventChannel, type FinishedRow, type GenerationRequest, type JobEvent, type JobResult, type PromptTokenInfo } from './job.js';
 import { RowState, topLogprobs, type RowSpec, type SamplingSpec, type TokenInfo } from './sequence.js';
-
-/** The queue is full: try again later (HTTP 429). */
-export class QueueFullError extends SteeringError {
-  constructor(message: string) { super('RUNTIME', message); }
-}
-
-/** The scheduler no longer accepts work (shutting down; HTTP 503). */
-export class SchedulerClosedError extends SteeringError {
-  constructor() { super('RUNTIME', 'the server is shutting down and accepts no new requests'); }
-}
 
 export interface SchedulerOptions {
   /** Rows decoded together at most. Default 16. */
