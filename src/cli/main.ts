@@ -15,6 +15,7 @@ import { registerAb } from './commands/ab.js';
 import { registerPrefs } from './commands/prefs.js';
 import { registerBake, registerExport, registerImport } from './commands/interop.js';
 import { registerPatterns } from './commands/patterns.js';
+import { registerServe } from './commands/serve.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -38,6 +39,7 @@ export function createProgram(): Command {
   registerImport(program);
   registerPatterns(program);
   registerBake(program);
+  registerServe(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
