@@ -7,7 +7,7 @@
  */
 import { UnsupportedArchitectureError } from '../errors.js';
 import { activation, checkHeads, num, parseRope, posInt, slidingWindows } from './fields.js';
-import { linearT, norm, packQkv, tensor, transposeInto } from './tensors.js';
+import { linearT, norm, packQkv, rotaryPermutation, tensor, transposeInto } from './tensors.js';
 import type { BlockStructure, BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from './types.js';
 
 export interface LlamaLayoutOptions {
@@ -129,7 +129,10 @@ export function llamaLayout(options: LlamaLayoutOptions): FamilyAdapter {
     const qOut = nH * hd;
     const kvOut = nKV * hd;
     const unitOffset = options.unitOffsetNorms === true;
-    const rms = (s: string, size = H, scale?: number) => norm(src, name(s), size, { unitOffset, ...(scale !== undefined ? { scale } : {}) });
+    const perm = rotaryPermutation(cfg);
+    const rms = (s: string, size = H, scale?: number) => norm(src, name(s), size, {
+      unitOffset, ...(scale !== undefined ? { scale } : {}), ...(size === hd && perm ? { perm } : {}),
+    });
 
     let q: Float32Array; let k: Float32Array; let v: Float32Array;
     if (options.fused) {
