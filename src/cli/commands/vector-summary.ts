@@ -14,6 +14,7 @@ export function summarizeVector(v: SteeringVector): string {
     lines.push(`  ${site}: norm ${(s?.norm ?? 0).toFixed(3)}, |mean diff| ${(s?.contrastNorm ?? 0).toFixed(2)}, |h| ${(s?.residualNorm ?? 0).toFixed(1)}` +
       (sep ? `, held-out accuracy ${sep.accuracy.toFixed(2)} (probe ${sep.probeAccuracy.toFixed(2)}), effect size ${sep.effectSize.toFixed(2)}` : ''));
   }
-  if (m.recommendedStrength) lines.push(`fluent strengths: ${m.recommendedStrength.min.toFixed(2)} … ${m.recommendedStrength.max.toFixed(2)}`);
+  const rc = m.recommendedStrength?.criterion;
+  if (m.recommendedStrength) lines.push(`${rc ? `recommended strengths (chosen by ${rc.name})` : 'fluent strengths'}: ${m.recommendedStrength.min.toFixed(2)} … ${m.recommendedStrength.max.toFixed(2)}`);
   return lines.join('\n');
 }
