@@ -4,9 +4,8 @@
  * line that is not such an object is an InvalidDataError naming the line.
  */
 import { readFileSync } from 'node:fs';
-import { InvalidDataError } from '../errors.js';
-import { mustExist } from '../util/fs.js';
-import { EmptyPromptsError } from './errors.js';
+import { EmptyPromptsError, InvalidDataError } from '../errors.js';
+import { mustExist } from '../files/fs.js';
 
 /** Prompts from JSONL text; `source` names the file in error messages. */
 export function parsePrompts(text: string, source: string): string[] {

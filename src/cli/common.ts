@@ -1,5 +1,5 @@
 /** Shared CLI plumbing: JSON output, number parsing, error reporting. */
-import { InvalidArgumentError, SteeringError, UsageError } from '../errors.js';
+import { SteeringError, UsageError } from '../errors.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -31,7 +31,6 @@ export function reportError(err: unknown): number {
     process.stderr.write(`onnx-steer: ${err.message.split('\n')[0] ?? ''}\n`);
     return err.exitCode;
   }
-  if (err instanceof InvalidArgumentError) return 2;
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`onnx-steer: unexpected error: ${message.split('\n')[0] ?? ''}\n`);
   if (process.env.ONNX_STEER_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

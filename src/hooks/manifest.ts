@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
-import { atomicWriteFile, readJsonFile } from '../util/fs.js';
+import { atomicWriteFile, readJsonFile } from '../files/fs.js';
 
 export const MANIFEST_FILE = 'hooks.json';
 export const MANIFEST_FORMAT = 'onnx-steer.hooks';

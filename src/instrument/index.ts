@@ -12,7 +12,7 @@ import { GraphEditor } from '../onnx/graph.js';
 import { readModel, writeModel } from '../onnx/io.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
-import { guardOutput, sha256Files } from '../util/fs.js';
+import { guardOutput, sha256Files } from '../files/fs.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { analyzeGraph, type Analysis, type InstrumentReport } from './analyze.js';
 import { companionFiles, locateOnnx } from './locate.js';

@@ -10,10 +10,10 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel } from '../build/index.js';
+import { buildModel } from '../builder/index.js';
 import { FileNotFoundError } from '../errors.js';
 import { manifestPath, readManifest } from '../hooks/manifest.js';
-import { sha256Files } from '../util/fs.js';
+import { sha256Files } from '../files/fs.js';
 import { downloadFiles } from './download.js';
 
 export const DEFAULT_REPO = 'raincandy-u/TinyStories-656K';

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { DownloadError } from '../errors.js';
-import { tempPathFor } from '../util/fs.js';
+import { tempPathFor } from '../files/fs.js';
 
 export type ProgressFn = (file: string, received: number, total: number | undefined) => void;
 

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
-import { floatToHalf } from '../util/fp16.js';
+import { floatToHalf } from '../onnx/fp16.js';
 import { activeAt, planForRow, scheduleAt, type Intervention, type SteeringPlan } from './plan.js';
 
 export interface StepRows {

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InvalidDataError } from '../errors.js';
-import { mustExist, sha256Bytes } from '../util/fs.js';
+import { mustExist, sha256Bytes } from '../files/fs.js';
 
 /** `responses`: chosen/rejected are two responses to one prompt. `instructions`: two instructions for one response. */
 export type ContrastKind = 'responses' | 'instructions';

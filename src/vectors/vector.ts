@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { CorruptFileError, InvalidArgumentError, ModelMismatchError, ShapeMismatchError } from '../errors.js';
 import type { HooksManifest } from '../hooks/manifest.js';
 import type { Intervention, PositionSpec, SteeringOperator, StrengthSchedule } from '../steering/plan.js';
-import { atomicWriteFile, mustExist } from '../util/fs.js';
+import { atomicWriteFile, mustExist } from '../files/fs.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { parseVectorFile, toVectorFile, type ModelIdentity, type SiteMeta, type VectorFile, type VectorMetadata } from './format.js';
 import { l2norm } from './samples.js';

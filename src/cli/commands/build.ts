@@ -1,7 +1,7 @@
 /** `onnx-steer build`: Hugging Face safetensors checkpoint → hooked ONNX decoder directory. */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { buildModel, type BuildOptions } from '../../build/index.js';
+import { buildModel, type BuildOptions } from '../../builder/index.js';
 import { UsageError } from '../../errors.js';
 import type { HooksManifest } from '../../hooks/manifest.js';
 import { parseIntOption, parseListOption, printJson } from '../common.js';

@@ -1,11 +1,11 @@
 /** `onnx-steer extract`: a steering vector from a pairs file. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { guardOutput } from '../../util/fs.js';
+import { guardOutput } from '../../files/fs.js';
 import { extractVector } from '../../vectors/extract.js';
 import { methodNames } from '../../vectors/methods.js';
 import { loadPairs } from '../../vectors/pairs.js';
-import { parseReadPosition } from '../../vectors/read.js';
+import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
 import type { SteeringVector } from '../../vectors/vector.js';
 import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';

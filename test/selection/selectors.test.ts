@@ -8,9 +8,9 @@
  *   logπ = [−8, −4, −6, −2],  |y| = [8, 2, 4, 1]
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, UsageError } from '../../src/errors.js';
+import { InvalidArgumentError, UnknownSelectorError } from '../../src/errors.js';
 import { Rng } from '../../src/generation/rng.js';
-import { bon, getSelector, klBon, lengthBon, mbr, mbrBon, meanUtility, softKl, type SelectionInput } from '../../src/select/selectors.js';
+import { bon, getSelector, klBon, lengthBon, mbr, mbrBon, meanUtility, softKl, type SelectionInput } from '../../src/selection/selectors.js';
 
 const R = [1, 0.75, 0.25, 0.5];
 // prettier-ignore
@@ -149,7 +149,7 @@ describe('input validation', () => {
   });
 
   it('an unknown selector name is a usage error', () => {
-    expect(() => getSelector('best')).toThrow(UsageError);
+    expect(() => getSelector('best')).toThrow(UnknownSelectorError);
     expect(() => getSelector('best')).toThrow('unknown selector "best"; selectors: bon, mbr, mbr-bon, kl-bon, soft-kl, length-bon');
   });
 });

@@ -6,7 +6,7 @@
  * problem is listed with the candidate it came from. Any other failure (a
  * verifier module that throws, an unloadable module) propagates as is.
  */
-import { RewardValueError } from '../rewards/errors.js';
+import { RewardValueError } from '../errors.js';
 import type { Reward, RewardItem } from '../rewards/types.js';
 
 export interface InvalidReward {

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildModel, type AttentionKind } from '../../src/build/index.js';
+import { buildModel, type AttentionKind } from '../../src/builder/index.js';
 import type { HooksManifest } from '../../src/hooks/manifest.js';
 import { cleanupTempDirs, emptyPast, fixtureDir, floatData, i64, maxAbsErr, openSession, prefill, tempDir, tinyStoriesDir, type TestSession } from './helpers.js';
 

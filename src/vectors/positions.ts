@@ -11,7 +11,7 @@
  * - `index`: a token index of the whole sequence, negative from the end
  *   (CAA reads −2, the answer letter before the closing parenthesis).
  */
-import { InvalidArgumentError, UsageError } from '../errors.js';
+import { InvalidArgumentError, InvalidSpecError } from '../errors.js';
 import type { PositionSelector } from '../generation/capture.js';
 import type { HookedModel } from '../runtime/model.js';
 import type { EncodedPair } from './encode.js';
@@ -36,12 +36,12 @@ export function parseReadPosition(text: string): ReadPosition {
   if (m) {
     const k = Number(m[2]);
     if (m[1] === 'response') {
-      if (k < 1) throw new UsageError(`response:<K> needs K ≥ 1, got ${k}`);
+      if (k < 1) throw new InvalidSpecError(text, `response:<K> needs K ≥ 1, got ${k}`);
       return { kind: 'response', tokens: k };
     }
     return { kind: 'index', index: k };
   }
-  throw new UsageError(`unknown read position "${text}" (expected last, mean, response, response:<K> or index:<k>)`);
+  throw new InvalidSpecError(text, `unknown read position "${text}" (expected last, mean, response, response:<K> or index:<k>)`);
 }
 
 export function formatReadPosition(r: ReadPosition): string {

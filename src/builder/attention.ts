@@ -201,7 +201,7 @@ export class AttentionBuilder {
   private ropeRows(): { cos: string; sin: string } {
     if (this.rope) return this.rope;
     const { headDim: hd, maxPositions, rope } = this.cfg;
-    if (!rope) throw new Error('model has no rotary embeddings');
+    if (!rope) throw new UnsupportedArchitectureError('this attention needs rotary embeddings, and the model config declares none');
     const t = ropeTables(rope, hd, maxPositions, { half: false, full: true });
     const b = this.b;
     const cosTable = b.weight('model.rotary_emb.cos', [maxPositions, hd], t.cosFull as Float32Array);
@@ -217,7 +217,7 @@ export class AttentionBuilder {
   private cosSinCaches(): { cos: string; sin: string } {
     if (this.gqaCaches) return this.gqaCaches;
     const { headDim: hd, maxPositions, rope } = this.cfg;
-    if (!rope) throw new Error('model has no rotary embeddings');
+    if (!rope) throw new UnsupportedArchitectureError('this attention needs rotary embeddings, and the model config declares none');
     const t = ropeTables(rope, hd, maxPositions, { half: true, full: false });
     const cos = this.b.weight('model.rotary_emb.cos_cache', [maxPositions, hd / 2], t.cosHalf as Float32Array);
     const sin = this.b.weight('model.rotary_emb.sin_cache', [maxPositions, hd / 2], t.sinHalf as Float32Array);

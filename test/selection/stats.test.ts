@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { Rng } from '../../src/generation/rng.js';
-import { bonKlBound, distinctN, klMonteCarlo, meanCI, perplexity, winRate } from '../../src/select/stats.js';
+import { bonKlBound, distinctN, klMonteCarlo, meanCI, perplexity, winRate } from '../../src/selection/stats.js';
 
 describe('meanCI', () => {
   const values = Array.from({ length: 100 }, (_, i) => i + 1);

@@ -24,7 +24,7 @@
  * N ≥ 1, β ≥ 0 and finite, every array of length N (u of N²), every value
  * finite; a bad value is reported with its candidate index.
  */
-import { InvalidArgumentError, UsageError } from '../errors.js';
+import { InvalidArgumentError, UnknownSelectorError } from '../errors.js';
 
 export interface SelectionInput {
   /** R(y_i), N values. Required by all but `mbr`. */
@@ -201,6 +201,6 @@ export const SELECTORS: Readonly<Record<SelectorName, Selector>> = {
 
 export function getSelector(name: string): Selector {
   const s = (SELECTORS as Record<string, Selector>)[name];
-  if (!s) throw new UsageError(`unknown selector "${name}"; selectors: ${SELECTOR_NAMES.join(', ')}`);
+  if (!s) throw new UnknownSelectorError(name, SELECTOR_NAMES);
   return s;
 }

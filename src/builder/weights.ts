@@ -8,7 +8,7 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { floatTensor } from '../onnx/attributes.js';
 import { DataType, type TensorProto } from '../onnx/proto.js';
-import { writeAll } from '../util/fs.js';
+import { writeAll } from '../files/fs.js';
 
 const EXTERNAL = 1;
 const ALIGNMENT = 64;

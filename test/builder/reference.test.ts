@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, type AttentionKind } from '../../src/build/index.js';
+import { buildModel, type AttentionKind } from '../../src/builder/index.js';
 import type { HooksManifest } from '../../src/hooks/manifest.js';
 import {
   argmaxRow, cleanupTempDirs, fixtureDir, floatData, greedy, maxAbsErr, openSession, prefill, referencePath, sharedDir, tempDir, tinyStoriesDir, type TestSession,

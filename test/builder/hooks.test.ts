@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/build/index.js';
+import { buildModel } from '../../src/builder/index.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { readManifest, type HooksManifest } from '../../src/hooks/manifest.js';
-import { sha256Files } from '../../src/util/fs.js';
+import { sha256Files } from '../../src/files/fs.js';
 import { LIBRARY_VERSION } from '../../src/version.js';
 import { cleanupTempDirs, floatData, maxAbsErr, openSession, prefill, tempDir, tinyStoriesDir, type TestSession } from './helpers.js';
 

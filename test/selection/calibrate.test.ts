@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { calibrateBeta, type CalibrationPrompt } from '../../src/select/calibrate.js';
+import { calibrateBeta, type CalibrationPrompt } from '../../src/selection/calibrate.js';
 
 const DEV: CalibrationPrompt[] = [
   { proxy: [1, 0.5, 0], gold: [0, 1, 0.5], logprobs: [-10, -2, -1] },

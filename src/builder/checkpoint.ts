@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CorruptFileError, FileNotFoundError, UnsupportedDtypeError } from '../errors.js';
-import { readJsonFile, sha256Bytes, sha256Files } from '../util/fs.js';
+import { readJsonFile, sha256Bytes, sha256Files } from '../files/fs.js';
 import { Rng, fillNormal } from './random.js';
 import { FLOAT_DTYPES, SafetensorsFile, isFloatDtype, type TensorEntry } from './safetensors.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { klBound, selectionKlPlugin } from '../../src/ab/kl.js';
-import { selectFromPool, selectSubset, subMatrix } from '../../src/ab/select.js';
+import { selectFromPool, selectSubset, subMatrix } from '../../src/ab/pool-selection.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { fakePool, uniform } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { buildModel } from '../../src/build/index.js';
+import { buildModel } from '../../src/builder/index.js';
 import { registerBuild } from '../../src/cli/commands/build.js';
 import {
   CorruptFileError, FileNotFoundError, InvalidArgumentError, OutputExistsError, SteeringError, UnsupportedArchitectureError, UnsupportedDtypeError, UsageError,

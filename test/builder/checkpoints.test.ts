@@ -2,9 +2,9 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/build/index.js';
+import { buildModel } from '../../src/builder/index.js';
 import type { HooksManifest } from '../../src/hooks/manifest.js';
-import { sha256Bytes, sha256Files } from '../../src/util/fs.js';
+import { sha256Bytes, sha256Files } from '../../src/files/fs.js';
 import {
   bf16Tensor, cleanupTempDirs, f16Tensor, f32Tensor, fixtureDir, floatData, openSession, prefill, readF32Safetensors, tempDir, tinyStoriesDir, toHalfBits,
   writeSafetensors, type StTensor,

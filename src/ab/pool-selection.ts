@@ -1,7 +1,7 @@
 /**
  * Selection on a pool: the first n candidates (a nested subset of the pool's
  * draw), minus candidates with an invalid reward, handed to a selector from
- * src/select with the sub-matrix of the pool's utility. Pure: the result
+ * src/selection with the sub-matrix of the pool's utility. Pure: the result
  * depends only on the pool's numbers, so it can be recomputed by hand from
  * results.json:
  *
@@ -11,7 +11,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { Rng } from '../generation/rng.js';
-import { getSelector, meanUtility, type SelectionInput, type SelectorName } from '../select/selectors.js';
+import { getSelector, meanUtility, type SelectionInput, type SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
 
 export const UTILITY_METHODS: ReadonlySet<string> = new Set(['mbr', 'mbr-bon']);
