@@ -109,7 +109,7 @@ export class ModelRunner {
 
   /** The session most steps run (the lean one when tiered). */
   get session(): ort.InferenceSession {
-    return (this.lean ?? this.fullTier as Tier).session;
+    return (this.lean ?? this.fullTier).session;
   }
 
   /** Whether the full graph has been opened (tiered runners open it on the first ablating or rescaling step). */

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/build/index.js';
+import { buildModel } from '../../src/builder/index.js';
 import { specializeHooks } from '../../src/hooks/specialize.js';
 import { readManifest } from '../../src/hooks/manifest.js';
 import { readModel } from '../../src/onnx/io.js';
