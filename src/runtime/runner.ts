@@ -109,7 +109,9 @@ export class ModelRunner {
 
   /** The session most steps run (the lean one when tiered). */
   get session(): ort.InferenceSession {
-    return (this.lean ?? this.fullTier).session;
+    const tier = this.lean ?? this.fullTier;
+    if (!tier) throw new RuntimeFailureError('the runner has no open session');
+    return tier.session;
   }
 
   /** Whether the full graph has been opened (tiered runners open it on the first ablating or rescaling step). */
