@@ -11,7 +11,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { generate } from '../src/generation/generate.js';
 import { readManifest } from '../src/hooks/manifest.js';
 import { specializeHooks } from '../src/hooks/specialize.js';
 import { readModel } from '../src/onnx/io.js';
@@ -19,22 +18,25 @@ import { ModelCodec } from '../src/onnx/proto.js';
 import { packHookInputs } from '../src/runtime/packing.js';
 import { ModelRunner, type HookGraphs } from '../src/runtime/runner.js';
 import type { Intervention } from '../src/steering/plan.js';
-import { alternate, summarize, type BenchConfig, type Summary } from './stats.js';
-import { idsOnly } from './models.js';
+import { CompiledPlan } from '../src/steering/compile.js';
+import { summarize, type BenchConfig, type Summary } from './stats.js';
+
+/** Wall-clock ratio, with the same ratio in process CPU time (one intra-op thread: CPU time is the work done, whatever the load). */
+export type StepSummary = Summary & { cpu: Summary };
 
 export interface OverheadPair {
   /** tokens/s with a plan on every block ÷ tokens/s without hooks (target ≥ 0.97). */
-  active: Summary;
+  active: StepSummary;
   /** tokens/s with hooks unused ÷ tokens/s without hooks (target ≥ 0.99). */
-  unused: Summary;
+  unused: StepSummary;
 }
 
 export interface SteeringOverhead {
   model: string;
   newTokens: number;
   /** Tiered sessions (the default), batch 1. */
-  activeVsPlain: Summary;
-  unusedVsPlain: Summary;
+  activeVsPlain: StepSummary;
+  unusedVsPlain: StepSummary;
   /** Tiered sessions, batch 8 (n = 8 rows decoded together). */
   batch8: OverheadPair;
   /** The file's full graph for every step (the former runtime), batch 1. */
@@ -63,30 +65,68 @@ async function optimizedNodes(dir: string, graphs: HookGraphs | 'none'): Promise
   }
 }
 
+/**
+ * Decode-step throughput ratio A ÷ B, interleaved at the step level: each
+ * round runs `perRound` decode steps on A then on B over a fixed 16-token
+ * cache, so load changes on a shared machine hit both alike. The figure is
+ * the median over rounds of (B's time ÷ A's time), i.e. A's tokens/s ÷ B's.
+ */
+async function stepRatio(a: Stepper, b: Stepper, rounds: number, perRound: number): Promise<StepSummary> {
+  for (let i = 0; i < 3; i++) { await a(); await b(); }
+  const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  for (let r = 0; r < rounds; r++) {
+    let t = performance.now();
+    let c = cpu();
+    for (let i = 0; i < perRound; i++) await a();
+    const ta = performance.now() - t;
+    const ca = cpu() - c;
+    t = performance.now();
+    c = cpu();
+    for (let i = 0; i < perRound; i++) await b();
+    ratios.push((performance.now() - t) / ta);
+    cpuRatios.push((cpu() - c) / ca);
+  }
+  return { ...summarize(ratios), cpu: summarize(cpuRatios) };
+}
+
+type Stepper = () => Promise<unknown>;
+
+/** A decode step at `batch` rows over a fixed cache, steered by `plan` when given. */
+async function stepper(runner: ModelRunner, batch: number, plan?: Intervention[]): Promise<Stepper> {
+  const prompt = Array.from({ length: 16 * batch }, (_, i) => 10 + (i % 16));
+  const compiled = new CompiledPlan(plan, runner.manifest.sites, runner.manifest.hiddenSize, runner.manifest.dtype);
+  const first = await runner.forward({ ids: prompt, batch, seqLen: 16, cache: runner.emptyCache(batch), logits: false });
+  const cache = first.cache;
+  const ids = new Array<number>(batch).fill(42);
+  const step = { starts: new Array<number>(batch).fill(16), promptLengths: new Array<number>(batch).fill(16), seqLen: 1 };
+  return () => runner.forward({ ids, batch, seqLen: 1, cache, hookFeeds: compiled.feeds(step) });
+}
+
 export async function steeringOverhead(label: string, hookedDir: string, plainDir: string, newTokens: number, cfg: BenchConfig): Promise<SteeringOverhead> {
-  const tiered = await ModelRunner.open(hookedDir);
-  const full = await ModelRunner.open(hookedDir, { hookGraphs: 'full' });
-  const plain = await ModelRunner.open(plainDir);
+  // One intra-op thread: the CPU-time ratio is then the work per token, unaffected by other load.
+  const one = { intraOpNumThreads: 1 };
+  const tiered = await ModelRunner.open(hookedDir, one);
+  const full = await ModelRunner.open(hookedDir, { ...one, hookGraphs: 'full' });
+  const plain = await ModelRunner.open(plainDir, one);
   const H = tiered.manifest.hiddenSize;
   const plan: Intervention[] = [];
   for (let b = 0; b < tiered.manifest.numBlocks; b++) {
     const vector = Float32Array.from({ length: H }, (_, i) => Math.sin(i + b) * 0.01);
     plan.push({ site: `blocks.${b}.hook_resid_post`, vector, strength: 1 });
   }
-  const prompt = Array.from({ length: 16 }, (_, i) => 10 + i);
-  const run = (r: ModelRunner, n: number, steering?: Intervention[]) => {
-    const opts = { maxNewTokens: newTokens, temperature: 0, stopOnEos: false, n };
-    return () => generate(r, idsOnly, prompt, steering ? { ...opts, steering } : opts);
-  };
-  // Time ratios are B/A so the figure reads as a throughput ratio (A's tokens/s ÷ B's).
-  const ratio = async (a: () => Promise<unknown>, b: () => Promise<unknown>) => summarize((await alternate(a, b, cfg)).ratio.map((x) => 1 / x));
+  // Rounds ≥ 5 (medians); steps per round sized to newTokens so a round is a decode of that length.
+  const rounds = cfg.runs === 1 ? 1 : Math.max(5, 2 * cfg.runs + 1);
+  const per = cfg.runs === 1 ? 2 : newTokens;
+  const ratio = async (a: Promise<Stepper>, b: Promise<Stepper>) => stepRatio(await a, await b, rounds, per);
   const result: SteeringOverhead = {
     model: label,
     newTokens,
-    unusedVsPlain: await ratio(run(tiered, 1), run(plain, 1)),
-    activeVsPlain: await ratio(run(tiered, 1, plan), run(plain, 1)),
-    batch8: { unused: await ratio(run(tiered, 8), run(plain, 8)), active: await ratio(run(tiered, 8, plan), run(plain, 8)) },
-    fullGraph: { unused: await ratio(run(full, 1), run(plain, 1)), active: await ratio(run(full, 1, plan), run(plain, 1)) },
+    unusedVsPlain: await ratio(stepper(tiered, 1), stepper(plain, 1)),
+    activeVsPlain: await ratio(stepper(tiered, 1, plan), stepper(plain, 1)),
+    batch8: { unused: await ratio(stepper(tiered, 8), stepper(plain, 8)), active: await ratio(stepper(tiered, 8, plan), stepper(plain, 8)) },
+    fullGraph: { unused: await ratio(stepper(full, 1), stepper(plain, 1)), active: await ratio(stepper(full, 1, plan), stepper(plain, 1)) },
     nodes: {
       plain: await optimizedNodes(plainDir, 'none'),
       lean: await optimizedNodes(hookedDir, 'tiered'),
