@@ -20,6 +20,7 @@ import { parseDecoderConfig } from './config.js';
 import { IO, buildDecoder } from './decoder.js';
 import { checkSource, modelNames, modelSpecs, planEmbeddings } from './layout.js';
 import { WeightWriter } from './weights.js';
+import { parseQuantization, quantizeWeights, type Quantization } from '../quantize/weights.js';
 
 export type { AttentionKind } from './attention.js';
 export { SUPPORTED_ARCHITECTURES, parseDecoderConfig, type DecoderConfig } from './config.js';
@@ -34,6 +35,8 @@ export interface BuildOptions {
   sites?: SiteSelection;
   /** Give every site the norm-preserving gate input (default false). */
   normPreserving?: boolean;
+  /** Quantize the weights of every linear layer (hook sites, norms and embeddings stay fp32). */
+  quantize?: Quantization;
   /** Attention implementation (default: {@link DEFAULT_ATTENTION} when the head size allows it). */
   attention?: AttentionKind;
   /** Called after each weight tensor is written. */
@@ -100,6 +103,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     try {
       graph = buildDecoder(cfg, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
       writer.close();
+      if (options.quantize) quantizeWeights(graph.model, tmp, parseQuantization(options.quantize));
       writeModel(graph.model, join(tmp, 'model.onnx'), { externalData: 'always', sourceDir: tmp });
     } finally {
       writer.remove();
@@ -111,7 +115,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
       architecture: cfg.architecture,
       origin: {
         kind: 'build',
-        producer: `${LIBRARY_NAME} build (attention=${attention})`,
+        producer: `${LIBRARY_NAME} build (attention=${attention}${options.quantize ? `, weights=${options.quantize}` : ''})`,
         source: random ? `${resolved.configPath} (random-init seed ${random.seed})` : resolved.dir,
       },
       model: 'model.onnx',
