@@ -71,7 +71,7 @@ async function optimizedNodes(dir: string, graphs: HookGraphs | 'none'): Promise
  * cache, so load changes on a shared machine hit both alike. The figure is
  * the median over rounds of (B's time ÷ A's time), i.e. A's tokens/s ÷ B's.
  */
-async function stepRatio(a: Stepper, b: Stepper, rounds: number, perRound: number): Promise<StepSummary> {
+export async function stepRatio(a: Stepper, b: Stepper, rounds: number, perRound: number): Promise<StepSummary> {
   for (let i = 0; i < 3; i++) { await a(); await b(); }
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
@@ -91,10 +91,10 @@ async function stepRatio(a: Stepper, b: Stepper, rounds: number, perRound: numbe
   return { ...summarize(ratios), cpu: summarize(cpuRatios) };
 }
 
-type Stepper = () => Promise<unknown>;
+export type Stepper = () => Promise<unknown>;
 
 /** A decode step at `batch` rows over a fixed cache, steered by `plan` when given. */
-async function stepper(runner: ModelRunner, batch: number, plan?: Intervention[]): Promise<Stepper> {
+export async function stepper(runner: ModelRunner, batch: number, plan?: Intervention[]): Promise<Stepper> {
   const prompt = Array.from({ length: 16 * batch }, (_, i) => 10 + (i % 16));
   const compiled = new CompiledPlan(plan, runner.manifest.sites, runner.manifest.hiddenSize, runner.manifest.dtype);
   const first = await runner.forward({ ids: prompt, batch, seqLen: 16, cache: runner.emptyCache(batch), logits: false });
