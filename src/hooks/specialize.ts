@@ -57,6 +57,8 @@ export function specializeHooks(model: ModelProto, sites: readonly HookSiteInfo[
     }
     if (keep.length > 0 && options.captures === false) dropCaptureOutput(editor, site.capture);
     for (const k of present) if (!keep.includes(k)) dropped.add(siteInput(site, k) as string);
+    // The low-rank pair (hooks/lowrank.ts) is never re-assembled: a specialised graph drops it.
+    if (site.lowRank) { dropped.add(site.lowRank.v); dropped.add(site.lowRank.u); }
     result.push({ site, kinds: keep });
   }
   const graph = editor.graph;
@@ -107,7 +109,7 @@ function siteEntry(editor: GraphEditor, site: HookSiteInfo): string {
 
 /** Every node between `h` and the site's capture, checked to depend on `h` or the site's inputs only. */
 function siteRegion(editor: GraphEditor, site: HookSiteInfo, h: string): NodeProto[] {
-  const own = new Set<string>([h, ...SITE_OPERATORS.map((o) => siteInput(site, o.kind)).filter((n): n is string => n !== undefined)]);
+  const own = new Set<string>([h, ...SITE_OPERATORS.map((o) => siteInput(site, o.kind)).filter((n): n is string => n !== undefined), ...(site.lowRank ? [site.lowRank.v, site.lowRank.u] : [])]);
   const root = editor.producer(site.capture);
   if (!root) throw new InvalidArgumentError(`hook site ${site.name} has no capture node`);
   const region = new Set<NodeProto>();

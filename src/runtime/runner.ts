@@ -12,9 +12,10 @@ import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } 
 import { createSession, type SessionOptions } from './session.js';
 import { idTensor, toFloat32, type Float32Tensor } from './tensors.js';
 import { readModel } from '../onnx/io.js';
-import { ModelCodec } from '../onnx/proto.js';
+import { ModelCodec, type ModelProto } from '../onnx/proto.js';
 import { HookPacker, packHookInputs } from './packing.js';
 import { specializeHooks } from '../hooks/specialize.js';
+import { addLowRankSites } from '../hooks/lowrank.js';
 
 export interface ForwardArgs {
   /** Token ids, row-major [batch, seqLen]. */
@@ -55,6 +56,11 @@ export type HookGraphs = 'tiered' | 'full';
 
 export interface RunnerOptions extends SessionOptions {
   hookGraphs?: HookGraphs;
+  /**
+   * Give every hook site the low-rank map input pair in the session's graph
+   * (hooks/lowrank.ts), when the model on disk was built without it.
+   */
+  lowRank?: boolean;
 }
 
 interface Tier { session: ort.InferenceSession; packer: HookPacker; names: ReadonlySet<string> }
@@ -88,23 +94,41 @@ export class ModelRunner {
    * inputs (see packing.ts), fed zeros when a step steers nothing.
    */
   static async open(dir: string, options: RunnerOptions = {}): Promise<ModelRunner> {
-    const manifest = readManifest(dir);
-    const path = join(dir, manifest.model);
-    const { hookGraphs = 'tiered', ...sessionOptions } = options;
+    const { hookGraphs = 'tiered', lowRank, ...sessionOptions } = options;
     if (hookGraphs !== 'tiered' && hookGraphs !== 'full') throw new InvalidArgumentError(`hookGraphs must be "tiered" or "full", got "${String(hookGraphs)}"`);
-    const open = async (specialize: boolean): Promise<Tier> => {
+    const onDisk = readManifest(dir);
+    const path = join(dir, onDisk.model);
+    const addLowRank = lowRank === true && onDisk.sites.some((s) => !s.lowRank);
+    // The file's graph (with the low-rank pair added in memory when asked for).
+    const load = () => {
       const { model } = readModel(path);
-      if (specialize) specializeHooks(model, manifest.sites, { dtype: manifest.dtype, kinds: new Set(['steer']) });
-      const layout = packHookInputs(model, manifest.sites, manifest.hiddenSize, manifest.dtype);
-      const session = await createSession(ModelCodec.encode(model), { ...sessionOptions, externalDataDir: dir, label: path });
-      return { session, packer: new HookPacker(layout, manifest.dtype), names: new Set(layout.slots.keys()) };
+      const sites = addLowRank ? addLowRankSites(model, onDisk.sites, onDisk.hiddenSize, onDisk.dtype) : onDisk.sites;
+      return { model, sites };
     };
-    const fullOnly = hookGraphs === 'full' || !manifest.sites.some((s) => s.ablate || s.renorm);
-    if (fullOnly) {
-      const full = await open(false);
+    const first = load();
+    const manifest: HooksManifest = { ...onDisk, sites: first.sites };
+    const session = async (model: ModelProto, sites: readonly HookSiteInfo[]): Promise<Tier> => {
+      const layout = packHookInputs(model, sites, manifest.hiddenSize, manifest.dtype);
+      const s = await createSession(ModelCodec.encode(model), { ...sessionOptions, externalDataDir: dir, label: path });
+      return { session: s, packer: new HookPacker(layout, manifest.dtype), names: new Set([...layout.slots.keys(), ...manifest.sites.flatMap((x) => (layout.lowRank && x.lowRank ? [x.lowRank.v, x.lowRank.u] : []))]) };
+    };
+    const openFull = (loaded = load()) => session(loaded.model, loaded.sites);
+    const needsFull = manifest.sites.some((s) => s.ablate || s.renorm || s.lowRank);
+    if (hookGraphs === 'full' || !needsFull) {
+      const full = await openFull(first);
       return new ModelRunner(dir, manifest, undefined, full, () => Promise.resolve(full));
     }
-    return new ModelRunner(dir, manifest, await open(true), undefined, () => open(false));
+    // The lean graph: steering adds only. A graph whose sites cannot be found
+    // structurally (a layout this version does not know) runs in full.
+    const leanSites = manifest.sites.map(({ lowRank: _lowRank, ...rest }) => rest);
+    try {
+      specializeHooks(first.model, manifest.sites, { dtype: manifest.dtype, kinds: new Set(['steer']) });
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      const full = await openFull();
+      return new ModelRunner(dir, manifest, undefined, full, () => Promise.resolve(full));
+    }
+    return new ModelRunner(dir, manifest, await session(first.model, leanSites), undefined, () => openFull());
   }
 
   /** The session most steps run (the lean one when tiered). */

@@ -15,6 +15,7 @@ interface BuildCliOptions {
   force?: boolean;
   normPreserving?: boolean;
   quantize?: string;
+  lowRank?: boolean;
   json?: boolean;
 }
 
@@ -47,6 +48,7 @@ export function registerBuild(program: Command): void {
     .option('--attention <kind>', 'attention implementation: standard (left padding) or gqa (com.microsoft GroupQueryAttention, right padding)')
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
     .option('--quantize <scheme>', 'quantize linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, block 32); hook sites stay fp32')
+    .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
     .option('--force', 'replace an existing non-empty output directory')
     .option('--json', 'print the build summary as JSON')
     .action(async (checkpoint: string, opts: BuildCliOptions) => {
@@ -64,6 +66,7 @@ export function registerBuild(program: Command): void {
         if (opts.quantize !== 'int8' && opts.quantize !== 'int4') throw new UsageError(`--quantize must be "int8" or "int4", got "${opts.quantize}"`);
         options.quantize = opts.quantize;
       }
+      if (opts.lowRank) options.lowRank = true;
       const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'building [{bar}] {value}/{total} tensors', stream: process.stderr, hideCursor: true }) : undefined;
       if (bar) {
         let started = false;
