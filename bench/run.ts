@@ -17,6 +17,7 @@ import { renderMarkdown } from './report.js';
 import { extractionFigures } from './extraction.js';
 import { mbrFigures } from './mbr.js';
 import { steeringOverhead } from './steering.js';
+import { defaultQuantized, quantizedModel, quantizedQuality, quantizedSpeed } from './quantized.js';
 import { compareTransformersJs, prepareSharedLayout } from './transformersjs.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -87,6 +88,18 @@ async function main(): Promise<void> {
       await steeringOverhead(`${label}, hook_resid_post only`, big.postOnly, big.plain, 64, cfg),
     ] : []),
   ]);
+  await section(results, 'quantized', async () => {
+    const quality = [];
+    for (const scheme of ['int8', 'int4'] as const) {
+      quality.push(await quantizedQuality(tiny, await defaultQuantized(scheme), scheme, smoke ? { texts: 2, prompts: 1, samples: 1, joy: scheme === 'int8' } : { texts: 64, prompts: 40, samples: 4, joy: scheme === 'int8' }));
+    }
+    const speed = [];
+    for (const scheme of ['int8', 'int4'] as const) {
+      speed.push(await quantizedSpeed('tinystories-656k', tiny, await defaultQuantized(scheme), scheme, tokens, cfg.runs));
+      if (big) speed.push(await quantizedSpeed(label, big.hooked, await quantizedModel('smollm2-135m-hooked', join(benchDir(), 'smollm2-135m-config'), scheme, true), scheme, 64, cfg.runs));
+    }
+    return { quality, speed };
+  });
   await section(results, 'transformersjs', async () => [
     await compareTransformersJs('tinystories-656k', prepareSharedLayout(tinyPlain, join(benchDir(), 'tjs', 'tinystories-656k')), tokens, cfg),
     ...(big ? [await compareTransformersJs(label, prepareSharedLayout(big.plain, join(benchDir(), 'tjs', 'smollm2-135m')), 64, cfg)] : []),
