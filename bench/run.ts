@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeFigures, prefillFigures, threadScaling } from './generation.js';
-import { copyBandwidth, weightBytes } from './hardware.js';
+import { copyBandwidth, readBandwidth, weightBytes } from './hardware.js';
 import { measureMemory } from './memory.js';
 import { SMOLLM2_135M, benchDir, defaultModelDir, defaultPlainModel, randomModel } from './models.js';
 import { renderMarkdown } from './report.js';
@@ -107,11 +107,13 @@ async function main(): Promise<void> {
   await section(results, 'extraction', async () => [await extractionFigures('tinystories-656k', tiny, cfg)]);
   await section(results, 'mbr', async () => [await mbrFigures('tinystories-656k', tiny, cfg, smoke ? { n: 8, newTokens: 8 } : { n: 64, newTokens: 64 })]);
   await section(results, 'threads', async () => [await threadScaling(big ? label : 'tinystories-656k', big?.hooked ?? tiny, tokens, cfg)]);
-  await section(results, 'hardware', () => {
-    const bandwidth = copyBandwidth(smoke ? 64 * 2 ** 20 : 512 * 2 ** 20, cfg.runs);
+  await section(results, 'hardware', async () => {
+    const size = smoke ? 64 * 2 ** 20 : 512 * 2 ** 20;
+    const bandwidth = copyBandwidth(size, cfg.runs);
+    const read = await readBandwidth(size, cfg.runs);
     const dir = big?.plain ?? tinyPlain;
     const bytes = weightBytes(dir);
-    return Promise.resolve({ model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes });
+    return { model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes, readGBps: read, readBoundTokensPerSec: (read.median * 1e9) / bytes };
   });
   if (!smoke) await section(results, 'memory', () => Promise.resolve(measureMemory()));
 
