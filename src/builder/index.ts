@@ -21,6 +21,7 @@ import { parseConfig } from './config.js';
 import { IO, buildDecoder } from './decoder.js';
 import { checkSource, modelSpecs, planEmbeddings } from './layout.js';
 import { WeightWriter } from './weights.js';
+import { parseQuantization, quantizeWeights, type Quantization } from '../quantize/weights.js';
 
 export type { AttentionKind } from './attention.js';
 export { SUPPORTED_ARCHITECTURES, parseDecoderConfig, type DecoderConfig } from './config.js';
@@ -35,6 +36,8 @@ export interface BuildOptions {
   sites?: SiteSelection;
   /** Give every site the norm-preserving gate input (default false). */
   normPreserving?: boolean;
+  /** Quantize the weights of every linear layer (hook sites, norms and embeddings stay fp32). */
+  quantize?: Quantization;
   /** Give every site the low-rank map input pair V, U (default false; see hooks/lowrank.ts). */
   lowRank?: boolean;
   /** Attention implementation (default: {@link DEFAULT_ATTENTION} when the head size allows it). */
@@ -104,6 +107,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
       graph = buildDecoder(cfg, adapter, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
       if (options.lowRank) graph.sites = addLowRankSites(graph.model, graph.sites, cfg.hiddenSize, 'float32');
       writer.close();
+      if (options.quantize) quantizeWeights(graph.model, tmp, parseQuantization(options.quantize));
       writeModel(graph.model, join(tmp, 'model.onnx'), { externalData: 'always', sourceDir: tmp });
     } finally {
       writer.remove();
@@ -115,7 +119,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
       architecture: cfg.architecture,
       origin: {
         kind: 'build',
-        producer: `${LIBRARY_NAME} build (attention=${attention})`,
+        producer: `${LIBRARY_NAME} build (attention=${attention}${options.quantize ? `, weights=${options.quantize}` : ''})`,
         source: random ? `${resolved.configPath} (random-init seed ${random.seed})` : resolved.dir,
       },
       model: 'model.onnx',
