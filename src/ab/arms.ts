@@ -7,12 +7,14 @@
  *   bon(N)          argmax proxy over the first N reference candidates
  *   mbr-bon(N, β)   argmax proxy + β·ū over the first N reference candidates
  *   steer@s+mbr-bon(N, β)  the same on the steered pool
+ *   policy:<name>   one sample from another model (a trained policy with the same tokenizer;
+ *                   its own draw, seed s + 1), judged and charged like the steering arms
  */
 import type { SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
 import { selectFromPool, type PoolSelection } from './pool-selection.js';
 
-export type ArmKind = 'baseline' | 'steering' | 'bon' | 'mbr-bon' | 'steer+mbr-bon';
+export type ArmKind = 'baseline' | 'steering' | 'policy' | 'bon' | 'mbr-bon' | 'steer+mbr-bon';
 
 export interface ArmSpec {
   id: string;
@@ -41,7 +43,15 @@ export function formatBeta(b: number): string {
   return Number(b.toPrecision(3)).toString();
 }
 
-export function defineArms(options: { ns: readonly number[]; strengths: readonly number[]; beta: number; comboN?: number }): ArmSpec[] {
+export function policyPoolKey(name: string): string {
+  return `policy:${name}`;
+}
+
+export function policySamplePoolKey(name: string): string {
+  return `policy-sample:${name}`;
+}
+
+export function defineArms(options: { ns: readonly number[]; strengths: readonly number[]; beta: number; comboN?: number; policies?: readonly string[] }): ArmSpec[] {
   const { ns, strengths, beta } = options;
   const nMax = Math.max(...ns);
   const comboN = options.comboN ?? nMax;
@@ -49,6 +59,9 @@ export function defineArms(options: { ns: readonly number[]; strengths: readonly
   const arms: ArmSpec[] = [{ id: 'baseline', kind: 'baseline', pool: 'baseline', method: 'sample', n: 1, beta: null, strength: null }];
   for (const s of strengths) {
     arms.push({ id: `steer@${formatBeta(s)}`, kind: 'steering', pool: samplePoolKeyForStrength(s), klPool: poolKeyForStrength(s), method: 'sample', n: 1, beta: null, strength: s });
+  }
+  for (const name of options.policies ?? []) {
+    arms.push({ id: `policy:${name}`, kind: 'policy', pool: policySamplePoolKey(name), klPool: policyPoolKey(name), method: 'sample', n: 1, beta: null, strength: null });
   }
   for (const n of ns) arms.push({ id: `bon(${n})`, kind: 'bon', pool: 'reference', method: 'bon', n, beta: null, strength: null });
   for (const n of ns) arms.push({ id: `mbr-bon(${n}, β=${b})`, kind: 'mbr-bon', pool: 'reference', method: 'mbr-bon', n, beta, strength: null });
