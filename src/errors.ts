@@ -70,17 +70,17 @@ export class InvalidSpecError extends SteeringError {
   }
 }
 
-/** A reward spec that names no known reward, or is malformed. */
+/** A reward spec that names no known reward, or is malformed; `known` lists the registered kinds when given. */
 export class UnknownRewardError extends InvalidSpecError {
-  constructor(spec: string, detail: string) {
-    super(spec, `${detail}; rewards: vader, afinn, keyword:<word>, probe:<vector.json>, verifier:<module>#<export>, module:<path>#<export>`);
+  constructor(spec: string, detail: string, known?: readonly string[]) {
+    super(spec, known ? `${detail}; rewards: ${known.join(', ')}` : detail);
   }
 }
 
-/** A utility spec that names no known MBR utility, or is malformed. */
+/** A utility spec that names no known MBR utility, or is malformed; `known` lists the registered kinds when given. */
 export class UnknownUtilityError extends InvalidSpecError {
-  constructor(spec: string, detail: string) {
-    super(spec, `${detail}; utilities: hidden[:<site>], minilm, rouge-l, chrf`);
+  constructor(spec: string, detail: string, known?: readonly string[]) {
+    super(spec, known ? `${detail}; utilities: ${known.join(', ')}` : detail);
   }
 }
 

@@ -73,6 +73,12 @@ export interface LowRankArrays {
   /** Row-major [hidden, rank]. */
   v: Float32Array;
   u: Float32Array;
+  /**
+   * Added to the site's direction when the map is applied ([hidden]), so a
+   * map fitted on centred activations, δ ≈ d + ((h − h̄)·V)·Uᵀ, stores the
+   * mean difference d as the direction and shift = −(h̄·V)·Uᵀ.
+   */
+  shift?: Float32Array;
 }
 
 export interface VectorMetadata {
@@ -120,7 +126,7 @@ export interface VectorFileSite extends SiteMeta {
   /** base64 of little-endian float32 [hiddenSize]. */
   direction: string;
   /** Version 2: the low-rank map, V and U as base64 float32 [hiddenSize × rank], row-major. */
-  lowRank?: { rank: number; v: string; u: string };
+  lowRank?: { rank: number; v: string; u: string; shift?: string };
 }
 
 export interface VectorFile extends Omit<VectorMetadata, 'sites'> {
@@ -210,7 +216,11 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
       need(isObj(m) && typeof m.rank === 'number' && Number.isInteger(m.rank) && m.rank >= 1 && m.rank < hidden && typeof m.v === 'string' && typeof m.u === 'string', at, `"lowRank" needs an integer rank in [1, ${hidden - 1}] and base64 v, u`);
       const n = hidden * m.rank;
       const expected = `expected ${hidden}×${m.rank}`;
-      lowRank.set(s.name, { rank: m.rank, v: decodeFloat32(m.v, n, at, 'low-rank V', expected), u: decodeFloat32(m.u, n, at, 'low-rank U', expected) });
+      need(m.shift === undefined || typeof m.shift === 'string', at, '"lowRank.shift" must be base64');
+      lowRank.set(s.name, {
+        rank: m.rank, v: decodeFloat32(m.v, n, at, 'low-rank V', expected), u: decodeFloat32(m.u, n, at, 'low-rank U', expected),
+        ...(typeof m.shift === 'string' ? { shift: decodeFloat32(m.shift, hidden, at, 'low-rank shift') } : {}),
+      });
     }
   });
   const meta: VectorMetadata = {
@@ -253,7 +263,7 @@ function siteEntry(name: string, m: SiteMeta | undefined, v: Float32Array, map?:
   if (m?.separability) out.separability = m.separability;
   if (m?.lowRankFit) out.lowRankFit = { ...m.lowRankFit };
   out.direction = encodeFloat32(v);
-  if (map) out.lowRank = { rank: map.rank, v: encodeFloat32(map.v), u: encodeFloat32(map.u) };
+  if (map) out.lowRank = { rank: map.rank, v: encodeFloat32(map.v), u: encodeFloat32(map.u), ...(map.shift ? { shift: encodeFloat32(map.shift) } : {}) };
   return out;
 }
 

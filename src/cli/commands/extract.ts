@@ -19,6 +19,8 @@ interface ExtractCliOptions extends ModelCliOptions {
   preferredModel?: string;
   dispreferredModel?: string;
   targetModel?: string;
+  lowRank?: string;
+  ridge?: string;
   method: string;
   sites: string;
   read?: string;
@@ -40,6 +42,8 @@ export function registerExtract(program: Command): void {
     .option('--preferred-model <dir>', 'rahf-dual: the preferred-tuned model (hooked directory or HF checkpoint)')
     .option('--dispreferred-model <dir>', 'rahf-dual: the dispreferred-tuned model (hooked directory or HF checkpoint)')
     .option('--target-model <dir>', 'rahf-dual: the model the vector will steer (default: the dispreferred model)')
+    .option('--low-rank <r|auto>', 'rahf-dual: also fit a rank-r ridge map h ↦ δ per site (auto: rank by held-out R²); needs a model built with --low-rank to apply')
+    .option('--ridge <scale|auto>', 'rahf-dual --low-rank: ridge λ as a multiple of trace(XᵀX)/hidden (default auto)')
     .option('--sites <list>', 'auto (take the sweep\'s recommendation) or comma-separated site names', 'auto')
     .option('--read <pos>', 'read position: last, mean (response tokens), response[:K] (per token, RAHF), index:<k> (default: mean; response:64 for instruction contrasts)')
     .option('--folds <k>', 'folds for held-out separability and effects', parseIntOption('--folds'), 5)
@@ -62,7 +66,7 @@ export function registerExtract(program: Command): void {
         await runDual(opts, opts.pairs, opts.output);
         return;
       }
-      for (const flag of ['preferredModel', 'dispreferredModel', 'targetModel'] as const) {
+      for (const flag of ['preferredModel', 'dispreferredModel', 'targetModel', 'lowRank', 'ridge'] as const) {
         if (opts[flag]) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for --method ${RAHF_DUAL} only`);
       }
       const dataset = loadPairs(opts.pairs);
