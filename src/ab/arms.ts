@@ -7,6 +7,8 @@
  *   bon(N)          argmax proxy over the first N reference candidates
  *   mbr-bon(N, β)   argmax proxy + β·ū over the first N reference candidates
  *   steer@s+mbr-bon(N, β)  the same on the steered pool
+ *   policy:<name>   one sample from another model (a trained policy with the same tokenizer;
+ *                   its own draw, seed s + 1), judged and charged like the steering arms
  *   <selector>(N[, β])  any other registered selector named in `selectors`, on the
  *                   first N reference candidates (β when the selector reads one)
  */
@@ -15,7 +17,7 @@ import type { SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
 import { selectFromPool, type PoolSelection } from './pool-selection.js';
 
-export type ArmKind = 'baseline' | 'steering' | 'bon' | 'mbr-bon' | 'steer+mbr-bon' | 'selector';
+export type ArmKind = 'baseline' | 'steering' | 'policy' | 'bon' | 'mbr-bon' | 'steer+mbr-bon' | 'selector';
 
 /** The selector arms of an A/B run unless told otherwise. */
 export const DEFAULT_AB_SELECTORS: readonly string[] = ['bon', 'mbr-bon'];
@@ -47,6 +49,14 @@ export function formatBeta(b: number): string {
   return Number(b.toPrecision(3)).toString();
 }
 
+export function policyPoolKey(name: string): string {
+  return `policy:${name}`;
+}
+
+export function policySamplePoolKey(name: string): string {
+  return `policy-sample:${name}`;
+}
+
 function selectorArm(name: string, n: number, beta: number): ArmSpec {
   const b = formatBeta(beta);
   if (name === 'bon') return { id: `bon(${n})`, kind: 'bon', pool: 'reference', method: 'bon', n, beta: null, strength: null };
@@ -55,7 +65,7 @@ function selectorArm(name: string, n: number, beta: number): ArmSpec {
   return { id: `${name}(${n}${withBeta ? `, β=${b}` : ''})`, kind: 'selector', pool: 'reference', method: name, n, beta: withBeta ? beta : null, strength: null };
 }
 
-export function defineArms(options: { ns: readonly number[]; strengths: readonly number[]; beta: number; comboN?: number; selectors?: readonly string[] }): ArmSpec[] {
+export function defineArms(options: { ns: readonly number[]; strengths: readonly number[]; beta: number; comboN?: number; selectors?: readonly string[]; policies?: readonly string[] }): ArmSpec[] {
   const { ns, strengths, beta } = options;
   const nMax = Math.max(...ns);
   const comboN = options.comboN ?? nMax;
@@ -63,6 +73,9 @@ export function defineArms(options: { ns: readonly number[]; strengths: readonly
   const arms: ArmSpec[] = [{ id: 'baseline', kind: 'baseline', pool: 'baseline', method: 'sample', n: 1, beta: null, strength: null }];
   for (const s of strengths) {
     arms.push({ id: `steer@${formatBeta(s)}`, kind: 'steering', pool: samplePoolKeyForStrength(s), klPool: poolKeyForStrength(s), method: 'sample', n: 1, beta: null, strength: s });
+  }
+  for (const name of options.policies ?? []) {
+    arms.push({ id: `policy:${name}`, kind: 'policy', pool: policySamplePoolKey(name), klPool: policyPoolKey(name), method: 'sample', n: 1, beta: null, strength: null });
   }
   for (const name of options.selectors ?? DEFAULT_AB_SELECTORS) for (const n of ns) arms.push(selectorArm(name, n, beta));
   for (const s of strengths) {

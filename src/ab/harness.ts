@@ -18,7 +18,7 @@ import { selectorSpec } from '../selection/registry.js';
 import type { HookedModel } from '../runtime/model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
-import { DEFAULT_AB_SELECTORS, defineArms, pickFor, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
+import { DEFAULT_AB_SELECTORS, defineArms, pickFor, policyPoolKey, policySamplePoolKey, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
 import { evaluateArm, pickedGold, type ArmResult } from './metrics.js';
 import { annotatePool, drawPool, type Pool, type SamplingOptions } from './pool.js';
 import type { PoolSelection } from './pool-selection.js';
@@ -31,6 +31,12 @@ import { calibrateOnPools, describeOveroptimization, overoptimization, type Beta
  * ≈ 0.07), so the β that matter can be large.
  */
 export const AB_BETA_GRID: readonly number[] = [...DEFAULT_BETA_GRID, 100, 300, 1000];
+
+/** A trained policy as an arm: a name for the report and the model to sample. */
+export interface PolicyArm {
+  name: string;
+  model: HookedModel;
+}
 
 /** Anything that turns a strength into interventions (a SteeringVector does). */
 export interface Steerer {
@@ -50,6 +56,12 @@ export interface ABOptions {
   devPrompts?: readonly string[];
   vector?: Steerer;
   strengths?: readonly number[];
+  /**
+   * Other models sampled as arms (trained policies: DPO, SFT, …). They must
+   * share the reference model's tokenizer; KL to π_ref is Monte Carlo over
+   * N_max samples of each, scored under the reference with score().
+   */
+  policies?: readonly PolicyArm[];
   /** N values of the BoN and MBR-BoN arms (candidates are drawn once, N_max per prompt). */
   ns: readonly number[];
   /** Selects (BoN, MBR-BoN). */
@@ -87,6 +99,8 @@ export interface ABResult {
     nMax: number;
     strengths: number[];
     vector: string | null;
+    /** Policy arms: name and model directory. */
+    policies: { name: string; dir: string }[];
     proxy: string;
     gold: string;
     utility: string;
@@ -120,6 +134,12 @@ export function validateABOptions(o: ABOptions): void {
   const strengths = o.strengths ?? [];
   for (const s of strengths) if (!Number.isFinite(s)) throw new InvalidArgumentError(`strengths must be finite, got ${s}`);
   if (strengths.length > 0 && !o.vector) throw new InvalidArgumentError('steering strengths need a vector');
+  const names = new Set<string>();
+  for (const p of o.policies ?? []) {
+    if (!/^[A-Za-z0-9._-]+$/.test(p.name)) throw new InvalidArgumentError(`policy arm names use letters, digits, '.', '_' and '-'; got "${p.name}"`);
+    if (names.has(p.name)) throw new InvalidArgumentError(`two policy arms are named "${p.name}"`);
+    names.add(p.name);
+  }
   for (const name of o.selectors ?? []) selectorSpec(name);
   const nMax = Math.max(...o.ns);
   if (o.comboN !== undefined && (!Number.isSafeInteger(o.comboN) || o.comboN < 1 || o.comboN > nMax)) {
@@ -133,11 +153,37 @@ async function referencePool(model: HookedModel, prompt: string, k: number, nMax
   return pool;
 }
 
+/**
+ * A policy's pool: generate() reported log-probs under the policy; they become
+ * `steeredLogprob` (the sampling policy's), and π_ref comes from score() on the
+ * reference model.
+ */
+async function scoreUnderReference(model: HookedModel, pool: Pool): Promise<void> {
+  const t = performance.now();
+  const ref = await model.score(pool.prompt, pool.candidates.map((c) => c.ids));
+  pool.candidates.forEach((c, i) => {
+    c.steeredLogprob = c.logprob;
+    const r = ref[i];
+    c.refLogprob = r ? r.logprob : NaN;
+    c.refTokenLogprobs = r ? r.tokenLogprobs : [];
+  });
+  pool.timing.scoreMs += performance.now() - t;
+}
+
 async function promptPools(model: HookedModel, prompt: string, k: number, nMax: number, o: ABOptions): Promise<Pool[]> {
   const sampling = o.sampling ?? {};
   const baseline = await drawPool(model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, key: 'baseline', promptIndex: k });
   await annotatePool(model, baseline, { proxy: o.proxy, gold: o.gold });
   const pools = [baseline, await referencePool(model, prompt, k, nMax, o)];
+  for (const p of o.policies ?? []) {
+    const sample = await drawPool(p.model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, key: policySamplePoolKey(p.name), promptIndex: k });
+    const pool = await drawPool(p.model, prompt, { n: nMax, sampling, key: policyPoolKey(p.name), promptIndex: k });
+    for (const x of [sample, pool]) {
+      await scoreUnderReference(model, x);
+      await annotatePool(model, x, { proxy: o.proxy, gold: o.gold });
+      pools.push(x);
+    }
+  }
   for (const s of o.strengths ?? []) {
     const steering = (o.vector as Steerer).toPlan({ strength: s });
     const sample = await drawPool(model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, steering, key: samplePoolKeyForStrength(s), strength: s, promptIndex: k });
@@ -178,7 +224,7 @@ export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult>
 
   const comboN = o.comboN ?? nMax;
   const selectors = [...(o.selectors ?? DEFAULT_AB_SELECTORS)];
-  const armSpecs = defineArms({ ns, strengths, beta: beta.value, comboN, selectors });
+  const armSpecs = defineArms({ ns, strengths, beta: beta.value, comboN, selectors, policies: (o.policies ?? []).map((p) => p.name) });
   const poolsOf = (arm: ArmSpec, key = arm.pool) => pools.map((ps) => ps.find((p) => p.key === key) as Pool);
   const selections: ArmSelection[] = [];
   const picksOf = new Map<string, PoolSelection[]>();
@@ -208,6 +254,7 @@ export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult>
       model: { dir: model.dir, fingerprint: manifest.fingerprint, architecture: manifest.architecture },
       prompts: o.prompts.length, devPrompts: dev.length, ns, nMax, strengths,
       vector: o.vector ? (o.vector.name ?? 'vector') : null,
+      policies: (o.policies ?? []).map((p) => ({ name: p.name, dir: p.model.dir })),
       proxy: o.proxy.spec, gold: o.gold.spec, utility: o.utility.spec,
       sampling: { temperature: sampling.temperature ?? 1, topP: sampling.topP ?? 1, maxNewTokens: sampling.maxNewTokens ?? 64, seed: sampling.seed ?? 0 },
       comboN, klResamples, selectors,

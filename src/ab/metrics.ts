@@ -108,7 +108,7 @@ function armKl(p: ArmPicks, o: EvaluateOptions): KlReport {
   const { arm } = p;
   const resamples = o.klResamples ?? 1000;
   if (arm.kind === 'baseline') return { estimate: 0, estimator: 'exact: the baseline samples π_ref', bound: 0 };
-  if (arm.kind === 'steering') {
+  if (arm.kind === 'steering' || arm.kind === 'policy') {
     const policy: number[] = []; const reference: number[] = [];
     for (const pool of p.klPools ?? p.pools) {
       for (const c of pool.candidates) {
@@ -120,7 +120,9 @@ function armKl(p: ArmPicks, o: EvaluateOptions): KlReport {
     const est = klMonteCarlo(policy, reference, 'k1');
     return {
       estimate: est.estimate, stderr: est.stderr, bound: null,
-      estimator: `Monte Carlo k1: mean of log π_s(y) − log π_ref(y) from score() over ${est.n} steered samples`,
+      estimator: arm.kind === 'policy'
+        ? `Monte Carlo k1: mean of log π_policy(y) − log π_ref(y) over ${est.n} samples of the policy (π_ref from score())`
+        : `Monte Carlo k1: mean of log π_s(y) − log π_ref(y) from score() over ${est.n} steered samples`,
     };
   }
   const plugin: number[] = [];

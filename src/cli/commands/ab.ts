@@ -9,7 +9,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { AB_BETA_GRID, runAB, type ProgressEvent } from '../../ab/harness.js';
+import { AB_BETA_GRID, runAB, type PolicyArm, type ProgressEvent } from '../../ab/harness.js';
+import { checkSameVocabularyDirs } from '../../prefs/compat.js';
+import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
+import { HookedModel } from '../../runtime/model.js';
 import { readPrompts } from '../../ab/prompts.js';
 import { compactArmsTable, tableToMarkdown } from '../../ab/report/tables.js';
 import { writeReport } from '../../ab/report/write.js';
@@ -44,6 +47,17 @@ interface AbCliOptions extends ModelCliOptions {
   selectors?: string[];
   output?: string;
   force?: boolean;
+  policyArm?: string[];
+}
+
+/** `name=<model-dir>` of --policy-arm. */
+export function parsePolicyArm(arg: string): { name: string; dir: string } {
+  const at = arg.indexOf('=');
+  const name = at > 0 ? arg.slice(0, at).trim() : '';
+  const dir = at > 0 ? arg.slice(at + 1).trim() : '';
+  if (!name || !dir) throw new UsageError(`--policy-arm takes name=<model-dir>, got "${arg}"`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError(`--policy-arm names use letters, digits, '.', '_' and '-'; got "${name}"`);
+  return { name, dir };
 }
 
 function numbers(flag: string, values: readonly string[], check: (v: number) => string | null): number[] {
@@ -124,6 +138,7 @@ export function registerAb(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', parseIntOption('--max-new-tokens'))
     .option('--selectors <list>', `selector arms, each at every N: ${selectorNames().join(', ')} (default bon,mbr-bon)`, parseListOption)
     .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL of selection arms (default 1000)', parseIntOption('--kl-resamples'))
+    .option('--policy-arm <name=dir>', 'an arm that samples another model with the same tokenizer (a trained policy: hooked model or checkpoint directory); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('-o, --output <dir>', 'report directory')
     .option('--force', 'overwrite an existing report in the directory')
     .option('--json', 'print a JSON summary (no progress bars)')
@@ -134,9 +149,17 @@ export function registerAb(program: Command): void {
       let prompts = readPrompts(opts.prompts as string);
       if (opts.limit !== undefined) prompts = prompts.slice(0, opts.limit);
       const devPrompts = opts.devPrompts ? readPrompts(opts.devPrompts) : [];
+      const arms = (opts.policyArm ?? []).map(parsePolicyArm);
+      if (new Set(arms.map((a) => a.name)).size !== arms.length) throw new UsageError('two --policy-arm entries share a name');
       const model = await loadModel(opts);
+      const policies: PolicyArm[] = [];
       const bar = progressBar(showProgress(opts.json));
       try {
+        for (const a of arms) {
+          const dir = await hookedModelDir(a.dir);
+          checkSameVocabularyDirs(model.dir, dir, ['reference model', `policy arm ${a.name}`]);
+          policies.push({ name: a.name, model: await HookedModel.load(dir, opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}) });
+        }
         const ctx = { model, loadVector: vectorProbeLoader(model) };
         const proxy = await parseReward(opts.reward as string, ctx);
         const gold = await parseReward(opts.gold as string, ctx);
@@ -145,6 +168,7 @@ export function registerAb(program: Command): void {
         const result = await runAB(model, {
           prompts, devPrompts, ns: plan.ns, strengths: plan.strengths, proxy, gold, utility,
           ...(vector ? { vector } : {}),
+          ...(policies.length > 0 ? { policies } : {}),
           ...(plan.beta !== undefined ? { beta: plan.beta } : {}),
           betaGrid: plan.betaGrid ?? AB_BETA_GRID,
           ...(opts.comboN !== undefined ? { comboN: opts.comboN } : {}),
@@ -167,6 +191,7 @@ export function registerAb(program: Command): void {
         }
       } finally {
         bar.stop();
+        for (const p of policies) await p.model.dispose();
         await model.dispose();
       }
     });
