@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { UnknownRewardError } from '../errors.js';
 import { loadUserFunction, parseModuleRef, verifierReward } from './module.js';
+import type { RewardKind } from './spec.js';
 import { defineReward, type Reward, type RewardItem } from './types.js';
 
 export const VERIFIER_KINDS = ['regex', 'keywords', 'json-schema', 'names-again', 'quoted-speech', '<module>#<export>'] as const;
@@ -120,3 +121,16 @@ export async function parseVerifier(spec: string, body: string, ctx: VerifierCon
     }
   }
 }
+
+/** The `verifier` reward kind: every verifier above, behind one spec head. */
+export const verifierKind: RewardKind = {
+  name: 'verifier',
+  usage: 'verifier:<regex:…|keywords:…|json-schema:…|names-again|quoted-speech|module#export>',
+  description: 'a program returning pass/fail (a verifiable 0/1 reward)',
+  arg: 'required',
+  argHint: 'a verifier (regex:…, keywords:…, json-schema:…, names-again, quoted-speech or <module>#<export>)',
+  create: (arg, spec, ctx) => {
+    const model = ctx.model;
+    return parseVerifier(spec, arg ?? '', { ...(ctx.cwd ? { cwd: ctx.cwd } : {}), ...(model ? { decode: (ids: readonly number[]) => model.decode(ids) } : {}) });
+  },
+};

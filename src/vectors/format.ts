@@ -91,13 +91,34 @@ export interface VectorMetadata {
   library: { name: string; version: string };
   name?: string;
   description?: string;
-  /** Steering strengths in which text stays fluent, as measured when it was made. */
-  recommendedStrength?: { min: number; max: number };
+  /**
+   * Steering strengths in which text stays fluent, as measured when it was
+   * made; or, when a preference criterion chose it (`sweep --criterion`),
+   * 0 … the criterion's best strength, with the criterion recorded.
+   */
+  recommendedStrength?: { min: number; max: number; criterion?: StrengthCriterion };
   /** How a derived vector was made, e.g. `scale(joy, 2)`. */
   derivation?: string;
   /** RAHF-Dual: the two models whose difference the vector is (`model` is the one it steers). */
   sources?: { preferred: ModelIdentity; dispreferred: ModelIdentity };
   sites: Record<string, SiteMeta>;
+}
+
+/** Which preference criterion chose a recommended strength, with its parameters. */
+export interface StrengthCriterion {
+  name: string;
+  strength: number;
+  loss: number;
+  beta: number;
+  eta: number;
+  epsilon: number;
+  references: string[];
+}
+
+function checkCriterion(c: unknown, where: string): StrengthCriterion {
+  need(isObj(c) && typeof c.name === 'string' && isNum(c.strength) && isNum(c.loss) && isNum(c.beta) && isNum(c.eta) && isNum(c.epsilon)
+    && Array.isArray(c.references) && c.references.every((r) => typeof r === 'string'), where, '"recommendedStrength.criterion" needs name, strength, loss, beta, eta, epsilon and references');
+  return { name: c.name, strength: c.strength, loss: c.loss, beta: c.beta, eta: c.eta, epsilon: c.epsilon, references: [...c.references] };
 }
 
 export interface VectorFileSite extends SiteMeta {
@@ -226,7 +247,7 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
   if (raw.recommendedStrength !== undefined) {
     const r = raw.recommendedStrength;
     need(isObj(r) && isNum(r.min) && isNum(r.max) && r.min <= r.max, where, '"recommendedStrength" needs numbers min ≤ max');
-    meta.recommendedStrength = { min: r.min, max: r.max };
+    meta.recommendedStrength = { min: r.min, max: r.max, ...(r.criterion !== undefined ? { criterion: checkCriterion(r.criterion, where) } : {}) };
   }
   return { meta, directions, lowRank };
 }
@@ -267,7 +288,10 @@ export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<strin
     const d = meta.dataset;
     file.dataset = { sha256: d.sha256, size: d.size, pairs: d.pairs, kind: d.kind, ...(d.file !== undefined ? { file: d.file } : {}) };
   }
-  if (meta.recommendedStrength) file.recommendedStrength = { min: meta.recommendedStrength.min, max: meta.recommendedStrength.max };
+  if (meta.recommendedStrength) {
+    const r = meta.recommendedStrength;
+    file.recommendedStrength = { min: r.min, max: r.max, ...(r.criterion ? { criterion: { ...r.criterion, references: [...r.criterion.references] } } : {}) };
+  }
   file.sites = [...directions.entries()].map(([name, v]) => siteEntry(name, meta.sites[name], v, lowRank.get(name)));
   return file;
 }

@@ -12,6 +12,7 @@ import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
 import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
 interface ExtractCliOptions extends ModelCliOptions {
   pairs?: string;
@@ -51,9 +52,12 @@ export function registerExtract(program: Command): void {
     .option('--no-recommend', 'skip measuring the fluent strength range')
     .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', parseFloatOption('--max-perplexity-ratio'))
     .option('-o, --output <file>', 'vector file to write (JSON)')
-    .option('--force', 'overwrite the output')
+    .option('--force', 'overwrite the output');
+  addCriterionOptions(cmd)
     .option('--json', 'print one JSON document')
-    .action(async (opts: ExtractCliOptions) => {
+    .action(async (opts: ExtractCliOptions & CriterionCliOptions) => {
+      const criterion = checkCriterionOptions(opts);
+      if (criterion && opts.recommend === false) throw new UsageError('--criterion chooses the recommended strength: drop --no-recommend');
       if (!opts.pairs) throw new UsageError('--pairs <file> is required');
       if (!opts.output) throw new UsageError('-o/--output <file> is required');
       if (opts.folds < 2) throw new UsageError('--folds must be ≥ 2');
@@ -70,8 +74,10 @@ export function registerExtract(program: Command): void {
       const sites = opts.sites === 'auto' ? 'auto' as const : parseListOption(opts.sites);
       const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
       const model = await loadModel(opts);
+      const references = criterion ? await loadReferences(opts.reference ?? [], opts.threads) : [];
       try {
         const result = await extractVector(model, dataset, {
+          ...(criterion ? { criterion: { ...criterion, references } } : {}),
           method: opts.method, sites, folds: opts.folds, recommend: opts.recommend,
           ...(read ? { read } : {}),
           ...(opts.name ? { name: opts.name } : {}),
@@ -88,6 +94,7 @@ export function registerExtract(program: Command): void {
           process.stdout.write(`${summarizeVector(result.vector)}\nwrote ${opts.output}\n`);
         }
       } finally {
+        for (const r of references) await r.dispose();
         await model.dispose();
       }
     });

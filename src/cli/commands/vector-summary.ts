@@ -16,6 +16,7 @@ export function summarizeVector(v: SteeringVector): string {
     const f = s?.lowRankFit;
     if (f) lines.push(`    low-rank map: rank ${f.rank}, λ ${f.lambdaScale}×tr/H, held-out R² ${f.r2.toFixed(3)} (constant vector ${f.r2Constant.toFixed(3)}), ${f.samples} tokens`);
   }
-  if (m.recommendedStrength) lines.push(`fluent strengths: ${m.recommendedStrength.min.toFixed(2)} … ${m.recommendedStrength.max.toFixed(2)}`);
+  const rc = m.recommendedStrength?.criterion;
+  if (m.recommendedStrength) lines.push(`${rc ? `recommended strengths (chosen by ${rc.name})` : 'fluent strengths'}: ${m.recommendedStrength.min.toFixed(2)} … ${m.recommendedStrength.max.toFixed(2)}`);
   return lines.join('\n');
 }
