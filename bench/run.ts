@@ -17,6 +17,7 @@ import { renderMarkdown } from './report.js';
 import { extractionFigures } from './extraction.js';
 import { mbrFigures } from './mbr.js';
 import { steeringOverhead } from './steering.js';
+import { serverFigures } from './server.js';
 import { compareTransformersJs, prepareSharedLayout } from './transformersjs.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -100,6 +101,10 @@ async function main(): Promise<void> {
     const bytes = weightBytes(dir);
     return Promise.resolve({ model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes });
   });
+  await section(results, 'server', async () => [
+    await serverFigures('tinystories-656k', tiny, smoke ? 4 : 32, cfg),
+    ...(big ? [await serverFigures(label, big.hooked, 16, cfg)] : []),
+  ]);
   if (!smoke) await section(results, 'memory', () => Promise.resolve(measureMemory()));
 
   const out = join(import.meta.dirname, smoke ? 'results.smoke.json' : 'results.json');
