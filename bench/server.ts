@@ -8,7 +8,7 @@
  * run: concurrency 8 batched vs the same 8 requests one at a time (≥ 3×),
  * and K distinct vectors vs none at the same concurrency (≤ 10% cost).
  */
-import { HookedModel } from '../src/runtime/model.js';
+import { ModelRunner } from '../src/runtime/runner.js';
 import { Scheduler } from '../src/serving/scheduler.js';
 import type { Intervention } from '../src/steering/plan.js';
 import { alternate, summarize, timeRuns, type BenchConfig, type Summary } from './stats.js';
@@ -43,10 +43,11 @@ export interface ServerSection {
 }
 
 export async function serverFigures(label: string, dir: string, newTokens: number, cfg: BenchConfig): Promise<ServerSection> {
-  const model = await HookedModel.load(dir);
+  // Random-init builds have no tokenizer: rows are decoded to ids only (EOS is ignored anyway).
+  const runner = await ModelRunner.open(dir);
   const maxBatch = 32;
-  const scheduler = new Scheduler(model, { maxBatch, maxQueue: 1024 });
-  const m = model.manifest;
+  const scheduler = new Scheduler({ runner, tokenizer: { decode: (ids: readonly number[]) => ids.join(' '), eosIds: [] } }, { maxBatch, maxQueue: 1024 });
+  const m = runner.manifest;
   const site = `blocks.${Math.floor(m.numBlocks / 2)}.hook_resid_post`;
   const shared: Intervention[] = [{ site, vector: randomVector(m.hiddenSize, 7), strength: 1 }];
   const distinct: Intervention[][] = Array.from({ length: 32 }, (_, i) => [{ site, vector: randomVector(m.hiddenSize, 100 + i), strength: 1 }]);
@@ -84,7 +85,7 @@ export async function serverFigures(label: string, dir: string, newTokens: numbe
     }
   }
   await scheduler.close();
-  await model.dispose();
+  await runner.release();
   return { model: label, newTokens, promptTokens: 16, maxBatch, rows, speedupC8: summarize(speed.ratio), distinctCost };
 }
 
