@@ -72,17 +72,17 @@ export class InvalidSpecError extends SteeringError {
   }
 }
 
-/** A reward spec that names no known reward, or is malformed. */
+/** A reward spec that names no known reward, or is malformed; `known` lists the registered kinds when given. */
 export class UnknownRewardError extends InvalidSpecError {
-  constructor(spec: string, detail: string) {
-    super(spec, `${detail}; rewards: vader, afinn, keyword:<word>, probe:<vector.json>, verifier:<module>#<export>, module:<path>#<export>`);
+  constructor(spec: string, detail: string, known?: readonly string[]) {
+    super(spec, known ? `${detail}; rewards: ${known.join(', ')}` : detail);
   }
 }
 
-/** A utility spec that names no known MBR utility, or is malformed. */
+/** A utility spec that names no known MBR utility, or is malformed; `known` lists the registered kinds when given. */
 export class UnknownUtilityError extends InvalidSpecError {
-  constructor(spec: string, detail: string) {
-    super(spec, `${detail}; utilities: hidden[:<site>], minilm, rouge-l, chrf`);
+  constructor(spec: string, detail: string, known?: readonly string[]) {
+    super(spec, known ? `${detail}; utilities: ${known.join(', ')}` : detail);
   }
 }
 
@@ -225,5 +225,62 @@ export class RewardModuleError extends SteeringError {
     this.module = module;
     this.exportName = exportName;
     if (options.index !== undefined) this.index = options.index;
+  }
+}
+
+/** Why a GGUF container could not be read or written. */
+export type GgufErrorReason =
+  | 'BAD_MAGIC'
+  | 'UNSUPPORTED_VERSION'
+  | 'TRUNCATED'
+  | 'BAD_VALUE_TYPE'
+  | 'BAD_STRING'
+  | 'BAD_ALIGNMENT'
+  | 'DUPLICATE_KEY'
+  | 'DUPLICATE_TENSOR'
+  | 'BAD_TENSOR_INFO'
+  | 'BAD_OFFSET'
+  | 'TOO_LARGE'
+  | 'WRITE_ORDER';
+
+/** A malformed GGUF file (or a write that would make one); `reason` says which rule broke. */
+export class GgufFormatError extends CorruptFileError {
+  readonly reason: GgufErrorReason;
+  constructor(path: string, reason: GgufErrorReason, detail: string, options?: SteeringErrorOptions) {
+    super(path, detail, options);
+    this.reason = reason;
+  }
+}
+
+/** Why a GGUF file is not a control vector llama.cpp would load. */
+export type ControlVectorErrorReason =
+  | 'NO_DIRECTIONS'
+  | 'BAD_TENSOR_NAME'
+  | 'ZERO_LAYER'
+  | 'DUPLICATE_LAYER'
+  | 'BAD_DTYPE'
+  | 'BAD_SHAPE'
+  | 'LENGTH_MISMATCH'
+  | 'BAD_METADATA'
+  | 'NOT_FINITE';
+
+/** A well-formed GGUF whose tensors break llama.cpp's control-vector rules. */
+export class ControlVectorFormatError extends CorruptFileError {
+  readonly reason: ControlVectorErrorReason;
+  constructor(path: string, reason: ControlVectorErrorReason, detail: string) {
+    super(path, detail);
+    this.reason = reason;
+  }
+}
+
+/** Why a steering vector cannot be exported as a llama.cpp control vector. */
+export type ExportRefusalReason = 'BLOCK_ZERO' | 'SITE' | 'OPERATOR' | 'POSITIONS' | 'EMPTY';
+
+/** A vector llama.cpp would not apply the way onnx-steer does; nothing is written. */
+export class ExportRefusedError extends SteeringError {
+  readonly reason: ExportRefusalReason;
+  constructor(reason: ExportRefusalReason, message: string) {
+    super('INVALID_ARGUMENT', message);
+    this.reason = reason;
   }
 }

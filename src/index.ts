@@ -26,6 +26,7 @@ export { ModelRunner, type ForwardArgs, type ForwardResult } from './runtime/run
 export type { SessionOptions } from './runtime/session.js';
 export type { ChatMessage } from './runtime/tokenizer.js';
 export { defaultModelDir, resolveDefaultCheckpoint, cacheDir } from './runtime/default-model.js';
+export { hookedModelDir, cachedCheckpointBuild } from './runtime/checkpoint-cache.js';
 export type { Float32Tensor } from './runtime/tensors.js';
 
 // Generation
@@ -51,6 +52,7 @@ export { separability, fitFolds, type Separability, type FoldResult } from './ve
 export { effectCurve, fluentRange, type EffectPoint } from './vectors/effect.js';
 export { sweep, recommend, formatSweep, DEFAULT_FRACTIONS, type SweepOptions, type SweepReport, type SiteSweep } from './vectors/sweep.js';
 export { extractVector, type ExtractOptions, type ExtractResult } from './vectors/extract.js';
+export { extractDualVector, readDual, dualDirection, assertDualCompatible, defaultDualSites, RAHF_DUAL, type DualModels, type DualSamples, type DualExtractOptions, type DualExtractResult } from './vectors/dual.js';
 export { evaluateSteering, formatEvaluation, loadPrompts, type EvaluateOptions, type EvaluationReport, type EvaluationPoint } from './vectors/evaluate.js';
 export { vaderJudge, afinnJudge, dialogueJudge, judgeByName, type Judge } from './vectors/judges.js';
 export { SHIPPED, shippedDir, type ShippedRecipe } from './vectors/shipped.js';
@@ -63,6 +65,16 @@ export {
   type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,
   type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
 } from './ab/index.js';
+
+// Interop: GGUF containers and llama.cpp control vectors
+export {
+  GgufWriter, writeGguf, layoutGguf, readGguf, readGgufTensorBytes, parseGguf, metadataOf, meta as ggufMeta, GgmlType, GGML_TYPES, ggmlDims, f32Bytes,
+  type GgufFile, type GgufTensorInfo, type GgufValue, type GgufTensorSpec, type GgufTensorInput, type GgufWriterOptions, type GgufLayout,
+} from './gguf/index.js';
+export {
+  exportControlVector, importControlVector, readControlVector, controlVectorLayers, modelHintOf,
+  type ControlVectorExportOptions, type ControlVectorInfo, type ImportControlVectorOptions,
+} from './interop/control-vector.js';
 
 // Serving: the continuous-batching scheduler (library) and the OpenAI-compatible server
 export { Scheduler, type SchedulerOptions, type JobHandle, type SchedulerMetrics } from './serving/scheduler.js';

@@ -12,6 +12,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InvalidArgumentError, OutputExistsError } from '../errors.js';
 import { writeModel } from '../onnx/io.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
+import { addLowRankSites } from '../hooks/lowrank.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
@@ -34,6 +35,8 @@ export interface BuildOptions {
   sites?: SiteSelection;
   /** Give every site the norm-preserving gate input (default false). */
   normPreserving?: boolean;
+  /** Give every site the low-rank map input pair V, U (default false; see hooks/lowrank.ts). */
+  lowRank?: boolean;
   /** Attention implementation (default: {@link DEFAULT_ATTENTION} when the head size allows it). */
   attention?: AttentionKind;
   /** Called after each weight tensor is written. */
@@ -99,6 +102,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     let graph;
     try {
       graph = buildDecoder(cfg, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
+      if (options.lowRank) graph.sites = addLowRankSites(graph.model, graph.sites, cfg.hiddenSize, 'float32');
       writer.close();
       writeModel(graph.model, join(tmp, 'model.onnx'), { externalData: 'always', sourceDir: tmp });
     } finally {

@@ -13,6 +13,8 @@ import { registerDemo } from './commands/demo.js';
 import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
 import { registerServe } from './commands/serve.js';
+import { registerPrefs } from './commands/prefs.js';
+import { registerExport, registerImport } from './commands/interop.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -32,6 +34,9 @@ export function createProgram(): Command {
   registerBon(program);
   registerAb(program);
   registerServe(program);
+  registerPrefs(program);
+  registerExport(program);
+  registerImport(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

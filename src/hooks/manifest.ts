@@ -26,6 +26,8 @@ export interface HookSiteInfo {
   ablate: string;
   /** Graph input `g` of the norm-preserving gate, when the site has one (see hooks/insert.ts). */
   renorm?: string;
+  /** Graph inputs V and U ([batch|1, seq|1, hidden, r]) of the low-rank map h + (hV)Uᵀ, when the site has one (see hooks/lowrank.ts). */
+  lowRank?: { v: string; u: string };
   /** The tensor in the source graph the site was attached to. */
   sourceTensor: string;
 }

@@ -8,13 +8,12 @@ import { generate, generateStream, type GenerationEvent, type GenerationResult }
 import type { GenerateOptions } from '../generation/options.js';
 import { scoreContinuations, type ScoreOptions, type ScoredContinuation } from '../generation/score.js';
 import type { HooksManifest } from '../hooks/manifest.js';
-import { ModelRunner } from './runner.js';
-import type { SessionOptions } from './session.js';
+import { ModelRunner, type RunnerOptions } from './runner.js';
 import { TextTokenizer, type ChatMessage } from './tokenizer.js';
 
 export type ModelInput = string | readonly ChatMessage[] | readonly number[];
 
-export type LoadOptions = SessionOptions;
+export type LoadOptions = RunnerOptions;
 
 export class HookedModel {
   readonly runner: ModelRunner;
