@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResults } from './run.js';
 import type { Summary } from './stats.js';
+import { renderServer, type ServerSection } from './server.js';
 
 const f = (s: Summary | undefined, d = 1) => (s ? `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})` : 'n/a');
 
@@ -79,6 +80,8 @@ export function renderMarkdown(r: BenchResults): string {
     L.push('| operation | model MB | peak RSS MB | peak ÷ size | within target |', '|---|---|---|---|---|');
     for (const x of mem) L.push(`| ${String(x.operation)} | ${String(x.modelMB)} | ${String(x.peakRssMB)} | ${String(x.ratio)} | ${x.withinBudget ? 'yes' : 'no'} |`);
   }
+
+  L.push(...renderServer(r.sections.server as ServerSection[] | undefined));
 
   const smol = (k: string) => list(r, k).find((x) => String(x.model).startsWith('smollm2') && !String(x.model).includes('only'));
   const smolPost = list(r, 'steering').find((x) => String(x.model).includes('hook_resid_post only'));

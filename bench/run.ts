@@ -18,6 +18,7 @@ import { extractionFigures } from './extraction.js';
 import { mbrFigures } from './mbr.js';
 import { steeringOverhead } from './steering.js';
 import { defaultQuantized, quantizedModel, quantizedQuality, quantizedSpeed } from './quantized.js';
+import { serverFigures } from './server.js';
 import { compareTransformersJs, prepareSharedLayout } from './transformersjs.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -115,6 +116,10 @@ async function main(): Promise<void> {
     const bytes = weightBytes(dir);
     return { model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes, readGBps: read, readBoundTokensPerSec: (read.median * 1e9) / bytes };
   });
+  await section(results, 'server', async () => [
+    await serverFigures('tinystories-656k', tiny, smoke ? 4 : 32, cfg),
+    ...(big ? [await serverFigures(label, big.hooked, 16, cfg)] : []),
+  ]);
   if (!smoke) await section(results, 'memory', () => Promise.resolve(measureMemory()));
 
   const out = join(import.meta.dirname, smoke ? 'results.smoke.json' : 'results.json');

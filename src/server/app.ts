@@ -48,7 +48,8 @@ function keyCheck(expected: string): (header: string | undefined) => boolean {
 export function createServer(model: HookedModel, options: ServerOptions = {}): SteeringServer {
   const scheduler = new Scheduler(model, options);
   const registry = new VectorRegistry(model.manifest, { ...(options.vectors ? { dir: options.vectors } : {}), ...(options.allowVectorPaths ? { allowPaths: options.allowVectorPaths } : {}) });
-  const modelName = options.modelName ?? model.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'model';
+  // The default model's cached build is named <name>-<16 hex of its fingerprint>: clients send <name>.
+  const modelName = options.modelName ?? (model.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'model').replace(/-[0-9a-f]{16}$/, '');
   const ctx: RouteContext = { model, modelName, scheduler, registry, maxTokens: options.maxTokens ?? 1024, fingerprint: `fp_${model.manifest.fingerprint.slice(0, 12)}` };
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 1 << 20 });
   const http = { requests: new Map<string, number>() };
