@@ -41,12 +41,12 @@ export type { PositionSelector, CaptureOptions, CaptureResult } from './generati
 export { rowSeed } from './generation/rng.js';
 
 // Steering plans
-export type { SteeringPlan, Intervention, SteeringOperator, PositionSpec, StrengthSchedule } from './steering/plan.js';
+export type { SteeringPlan, Intervention, SteeringOperator, PositionSpec, StrengthSchedule, LowRankMap } from './steering/plan.js';
 
 // Steering vectors: pairs → directions → vectors → steering
 export { Steering, type SteeringTerm, type SteeringTermOptions } from './steering/steering.js';
 export { SteeringVector, modelIdentity, type ToPlanOptions, type LoadVectorOptions, type ModelLike } from './vectors/vector.js';
-export { VECTOR_FORMAT, VECTOR_VERSION, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
+export { VECTOR_FORMAT, VECTOR_VERSION, VECTOR_VERSIONS, type LowRankArrays, type LowRankFit, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
 export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './vectors/pairs.js';
 export { parseReadPosition, formatReadPosition, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/positions.js';
 export type { ContrastSamples } from './vectors/samples.js';
@@ -69,6 +69,15 @@ export {
   type SelectorSpec, type SelectorNeeds, type Selector, type SelectionInput, type Selection, type Interval, type WinRate, type KlEstimate,
 } from './selection/index.js';
 export { MiniLMEmbedder, captureResponseActivations, type ResponseActivations } from './embed/index.js';
+
+// RLVR reasoning-pattern selection
+export { runPatterns, type PatternsOptions, type PatternReport, type SelectorResult } from './patterns/run.js';
+export { clusterPoints, assignToCentroids, silhouette, type Clustering, type ClusterOptions, type ClusterMethod } from './patterns/cluster.js';
+export { patternStats, wilson, poolMass, PATTERN_SELECTORS, PATTERN_SELECTOR_NAMES, type PatternCandidate, type PatternStat, type PatternSelector, type PatternSelectorName } from './patterns/stats.js';
+export { formatPatterns } from './patterns/format.js';
+export { parseVerifier, promptCharacter, VERIFIER_KINDS } from './rewards/verifiers.js';
+export { fitLowRankMap, DEFAULT_RANKS, DEFAULT_LAMBDA_SCALES, type LowRankData, type LowRankFitOptions, type LowRankResult } from './vectors/lowrank-fit.js';
+export { addLowRankSites, lowRankNames } from './hooks/lowrank.js';
 
 // A/B harness and single-prompt Best-of-N
 export {

@@ -14,6 +14,7 @@ import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
 import { registerPrefs } from './commands/prefs.js';
 import { registerExport, registerImport } from './commands/interop.js';
+import { registerPatterns } from './commands/patterns.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerPrefs(program);
   registerExport(program);
   registerImport(program);
+  registerPatterns(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -3,7 +3,8 @@
  * reward is a file exporting a RewardKind (see spec.ts) and one entry here.
  */
 import { afinnKind, keywordKind, vaderKind } from './lexicon.js';
-import { moduleKind, verifierKind } from './module.js';
+import { moduleKind } from './module.js';
+import { verifierKind } from './verifiers.js';
 import { probeKind } from './probe.js';
 import type { RewardKind } from './spec.js';
 

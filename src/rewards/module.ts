@@ -88,14 +88,6 @@ export function verifierReward(spec: string, ref: ModuleRef, fn: UserRewardFn): 
   }));
 }
 
-export const verifierKind: RewardKind = {
-  name: 'verifier', usage: 'verifier:<module>#<export>', description: 'a user function returning true/false (a verifiable 0/1 reward)', arg: 'required', argHint: '<module>#<export>',
-  create: async (arg, spec, ctx) => {
-    const ref = parseModuleRef(spec, arg ?? '');
-    return verifierReward(spec, ref, await loadUserFunction(ref, ctx.cwd ?? process.cwd()));
-  },
-};
-
 export const moduleKind: RewardKind = {
   name: 'module', usage: 'module:<path>#<export>', description: 'a user function returning a number', arg: 'required', argHint: '<path>#<export>',
   create: async (arg, spec, ctx) => {

@@ -4,6 +4,8 @@
  *
  *   vader | afinn | afinn:sum | keyword:<word> | probe:<vector.json>
  *   verifier:<module>#<export> | module:<path>#<export>
+ *   verifier:regex:<re> | verifier:keywords:<w,…>[@all] | verifier:json-schema:<file>
+ *   verifier:names-again[:<tokens>] | verifier:quoted-speech   (see verifiers.ts)
  */
 import { UnknownRewardError } from '../errors.js';
 import { rewardKind, rewardUsages } from './registry.js';
