@@ -1,9 +1,14 @@
 /**
  * onnx-steer: representation engineering on ONNX language models in Node.js.
  *
- * The public API, by stage:
- *   hooked models (build, instrument, manifest) → runtime (HookedModel:
- *   generate, score, capture) → steering plans.
+ * The public API, by stage of the pipeline:
+ *   pairs → activations → vector → steering plan → generation → selection → report
+ * i.e. hooked models (build, instrument, manifest) → runtime (HookedModel:
+ * generate, score, capture) → contrast pairs and extraction methods →
+ * SteeringVector files → Steering plans → rewards, utilities and selectors
+ * (each kind a registry) → Best-of-N and the A/B harness → reports.
+ * Everything the CLI does is reachable from here; the graph runner, pair
+ * encoding, fold fitting and other internals are not exported.
  */
 export {
   SteeringError, UsageError, InvalidArgumentError, FileNotFoundError, CorruptFileError, InvalidDataError,
@@ -22,7 +27,6 @@ export { siteName, parseSiteName, type SiteKind, type SiteSelection } from './ho
 
 // Runtime
 export { HookedModel, type ModelInput, type LoadOptions } from './runtime/model.js';
-export { ModelRunner, type ForwardArgs, type ForwardResult } from './runtime/runner.js';
 export type { SessionOptions } from './runtime/session.js';
 export type { ChatMessage } from './runtime/tokenizer.js';
 export { defaultModelDir, resolveDefaultCheckpoint, cacheDir } from './runtime/default-model.js';
@@ -44,11 +48,10 @@ export { Steering, type SteeringTerm, type SteeringTermOptions } from './steerin
 export { SteeringVector, modelIdentity, type ToPlanOptions, type LoadVectorOptions, type ModelLike } from './vectors/vector.js';
 export { VECTOR_FORMAT, VECTOR_VERSION, VECTOR_VERSIONS, type LowRankArrays, type LowRankFit, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
 export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './vectors/pairs.js';
-export { encodePairs, encodePair, type EncodedPair, type EncodedText } from './vectors/encode.js';
-export { parseReadPosition, formatReadPosition, readContrast, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/positions.js';
+export { parseReadPosition, formatReadPosition, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/positions.js';
 export type { ContrastSamples } from './vectors/samples.js';
 export { meanDiff, pcaDiff, pcaCenter, probe, registerMethod, methodSpec, methodNames, type DirectionMethod, type MethodSpec, type ProbeOptions } from './vectors/methods.js';
-export { separability, fitFolds, type Separability, type FoldResult } from './vectors/separability.js';
+export { separability, type Separability } from './vectors/separability.js';
 export { effectCurve, fluentRange, type EffectPoint } from './vectors/effect.js';
 export { sweep, recommend, formatSweep, DEFAULT_FRACTIONS, type SweepOptions, type SweepReport, type SiteSweep } from './vectors/sweep.js';
 export { extractVector, type ExtractOptions, type ExtractResult } from './vectors/extract.js';
@@ -56,6 +59,16 @@ export { extractDualVector, readDual, dualDirection, assertDualCompatible, defau
 export { evaluateSteering, formatEvaluation, loadPrompts, type EvaluateOptions, type EvaluationReport, type EvaluationPoint } from './vectors/evaluate.js';
 export { vaderJudge, afinnJudge, dialogueJudge, judgeByName, type Judge } from './vectors/judges.js';
 export { SHIPPED, shippedDir, type ShippedRecipe } from './vectors/shipped.js';
+
+// Selection: rewards, MBR utilities and selectors, each a registry
+export { parseReward, registerReward, rewardKinds, rewardUsages, defineReward, type Reward, type RewardItem, type RewardContext, type RewardKind, type ProbeDirection } from './rewards/index.js';
+export { parseUtility, registerUtility, utilityKinds, utilityUsages, type Utility, type UtilityItem, type UtilityContext, type UtilityKind } from './utilities/index.js';
+export {
+  registerSelector, selectorSpec, selectorNames, getSelector, needs, bon, mbr, mbrBon, klBon, softKl, lengthBon, meanUtility, calibrateBeta,
+  meanCI, winRate, klMonteCarlo, bonKlBound, distinctN, perplexity,
+  type SelectorSpec, type SelectorNeeds, type Selector, type SelectionInput, type Selection, type Interval, type WinRate, type KlEstimate,
+} from './selection/index.js';
+export { MiniLMEmbedder, captureResponseActivations, type ResponseActivations } from './embed/index.js';
 
 // RLVR reasoning-pattern selection
 export { runPatterns, type PatternsOptions, type PatternReport, type SelectorResult } from './patterns/run.js';
