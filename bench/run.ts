@@ -10,13 +10,14 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeFigures, prefillFigures, threadScaling } from './generation.js';
-import { copyBandwidth, weightBytes } from './hardware.js';
+import { copyBandwidth, readBandwidth, weightBytes } from './hardware.js';
 import { measureMemory } from './memory.js';
 import { SMOLLM2_135M, benchDir, defaultModelDir, defaultPlainModel, randomModel } from './models.js';
 import { renderMarkdown } from './report.js';
 import { extractionFigures } from './extraction.js';
 import { mbrFigures } from './mbr.js';
 import { steeringOverhead } from './steering.js';
+import { defaultQuantized, quantizedModel, quantizedQuality, quantizedSpeed } from './quantized.js';
 import { compareTransformersJs, prepareSharedLayout } from './transformersjs.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -87,6 +88,18 @@ async function main(): Promise<void> {
       await steeringOverhead(`${label}, hook_resid_post only`, big.postOnly, big.plain, 64, cfg),
     ] : []),
   ]);
+  await section(results, 'quantized', async () => {
+    const quality = [];
+    for (const scheme of ['int8', 'int4'] as const) {
+      quality.push(await quantizedQuality(tiny, await defaultQuantized(scheme), scheme, smoke ? { texts: 2, prompts: 1, samples: 1, joy: scheme === 'int8' } : { texts: 64, prompts: 40, samples: 4, joy: scheme === 'int8' }));
+    }
+    const speed = [];
+    for (const scheme of ['int8', 'int4'] as const) {
+      speed.push(await quantizedSpeed('tinystories-656k', tiny, await defaultQuantized(scheme), scheme, tokens, cfg.runs));
+      if (big) speed.push(await quantizedSpeed(label, big.hooked, await quantizedModel('smollm2-135m-hooked', join(benchDir(), 'smollm2-135m-config'), scheme, true), scheme, 64, cfg.runs));
+    }
+    return { quality, speed };
+  });
   await section(results, 'transformersjs', async () => [
     await compareTransformersJs('tinystories-656k', prepareSharedLayout(tinyPlain, join(benchDir(), 'tjs', 'tinystories-656k')), tokens, cfg),
     ...(big ? [await compareTransformersJs(label, prepareSharedLayout(big.plain, join(benchDir(), 'tjs', 'smollm2-135m')), 64, cfg)] : []),
@@ -94,11 +107,13 @@ async function main(): Promise<void> {
   await section(results, 'extraction', async () => [await extractionFigures('tinystories-656k', tiny, cfg)]);
   await section(results, 'mbr', async () => [await mbrFigures('tinystories-656k', tiny, cfg, smoke ? { n: 8, newTokens: 8 } : { n: 64, newTokens: 64 })]);
   await section(results, 'threads', async () => [await threadScaling(big ? label : 'tinystories-656k', big?.hooked ?? tiny, tokens, cfg)]);
-  await section(results, 'hardware', () => {
-    const bandwidth = copyBandwidth(smoke ? 64 * 2 ** 20 : 512 * 2 ** 20, cfg.runs);
+  await section(results, 'hardware', async () => {
+    const size = smoke ? 64 * 2 ** 20 : 512 * 2 ** 20;
+    const bandwidth = copyBandwidth(size, cfg.runs);
+    const read = await readBandwidth(size, cfg.runs);
     const dir = big?.plain ?? tinyPlain;
     const bytes = weightBytes(dir);
-    return Promise.resolve({ model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes });
+    return { model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes, readGBps: read, readBoundTokensPerSec: (read.median * 1e9) / bytes };
   });
   if (!smoke) await section(results, 'memory', () => Promise.resolve(measureMemory()));
 

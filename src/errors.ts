@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_DATA'
   | 'DOWNLOAD_FAILED'
+  | 'QUEUE_FULL'
+  | 'UNAVAILABLE'
   | 'RUNTIME';
 
 export interface SteeringErrorOptions {
@@ -181,6 +183,20 @@ export class DownloadError extends SteeringError {
 export class RuntimeFailureError extends SteeringError {
   constructor(message: string, options?: SteeringErrorOptions) {
     super('RUNTIME', message, options);
+  }
+}
+
+/** The serving queue is full: retry later (HTTP 429). */
+export class QueueFullError extends SteeringError {
+  constructor(message: string) {
+    super('QUEUE_FULL', message);
+  }
+}
+
+/** The scheduler no longer accepts work: it is shutting down (HTTP 503). */
+export class SchedulerClosedError extends SteeringError {
+  constructor() {
+    super('UNAVAILABLE', 'the server is shutting down and accepts no new requests');
   }
 }
 

@@ -8,7 +8,7 @@
 export {
   SteeringError, UsageError, InvalidArgumentError, FileNotFoundError, CorruptFileError, InvalidDataError,
   UnsupportedArchitectureError, UnsupportedDtypeError, OutputExistsError, NoResidualStreamError,
-  HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError,
+  HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError, QueueFullError, SchedulerClosedError,
   InvalidSpecError, UnknownRewardError, UnknownUtilityError, UnknownSelectorError, EmptyPromptsError, RewardValueError, RewardModuleError,
   type ErrorCode, type SteeringErrorOptions,
 } from './errors.js';
@@ -84,3 +84,9 @@ export {
   exportControlVector, importControlVector, readControlVector, controlVectorLayers, modelHintOf,
   type ControlVectorExportOptions, type ControlVectorInfo, type ImportControlVectorOptions,
 } from './interop/control-vector.js';
+// Serving: the continuous-batching scheduler (library) and the OpenAI-compatible server
+export { Scheduler, type SchedulerOptions, type JobHandle, type SchedulerMetrics } from './serving/scheduler.js';
+export type { GenerationRequest, JobEvent, JobResult, FinishedRow, PromptTokenInfo } from './serving/job.js';
+export type { SamplingSpec, TokenInfo, TopLogprob, RowFinish } from './serving/sequence.js';
+export { DecodeBatch } from './generation/batch.js';
+export { createServer, type ServerOptions, type SteeringServer } from './server/app.js';

@@ -17,10 +17,11 @@ import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } 
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
 import { RandomWeights, SafetensorsCheckpoint, resolveSource, type WeightSource } from './checkpoint.js';
-import { parseDecoderConfig } from './config.js';
+import { parseConfig } from './config.js';
 import { IO, buildDecoder } from './decoder.js';
-import { checkSource, modelNames, modelSpecs, planEmbeddings } from './layout.js';
+import { checkSource, modelSpecs, planEmbeddings } from './layout.js';
 import { WeightWriter } from './weights.js';
+import { parseQuantization, quantizeWeights, type Quantization } from '../quantize/weights.js';
 
 export type { AttentionKind } from './attention.js';
 export { SUPPORTED_ARCHITECTURES, parseDecoderConfig, type DecoderConfig } from './config.js';
@@ -35,6 +36,8 @@ export interface BuildOptions {
   sites?: SiteSelection;
   /** Give every site the norm-preserving gate input (default false). */
   normPreserving?: boolean;
+  /** Quantize the weights of every linear layer (hook sites, norms and embeddings stay fp32). */
+  quantize?: Quantization;
   /** Give every site the low-rank map input pair V, U (default false; see hooks/lowrank.ts). */
   lowRank?: boolean;
   /** Attention implementation (default: {@link DEFAULT_ATTENTION} when the head size allows it). */
@@ -73,24 +76,24 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     throw new InvalidArgumentError(`attention must be "standard" or "gqa", got "${String(options.attention)}"`);
   }
   const resolved = resolveSource(source, random !== undefined);
-  const cfg = parseDecoderConfig(resolved.config, resolved.configPath);
+  const { cfg, adapter } = parseConfig(resolved.config, resolved.configPath);
   const attention: AttentionKind = options.attention ?? (DEFAULT_ATTENTION === 'gqa' && !gqaSupported(cfg) ? 'standard' : DEFAULT_ATTENTION);
   const sites = options.sites ?? 'all';
-  selectSites(cfg.numLayers, true, sites);
+  selectSites(cfg.numLayers, cfg.block.residual === 'sequential', sites);
 
   let src: WeightSource;
   let fingerprint: () => string;
   if (random) {
-    src = new RandomWeights(modelSpecs(cfg), random.seed, cfg.initializerRange);
+    src = new RandomWeights(modelSpecs(cfg, adapter), random.seed, cfg.initializerRange);
     fingerprint = () => RandomWeights.fingerprint(resolved.configText, random.seed);
   } else {
     const ckpt = new SafetensorsCheckpoint(resolved.dir);
     src = ckpt;
     fingerprint = () => ckpt.fingerprint(resolved.configPath);
   }
-  const names = modelNames(cfg, src);
+  const names = adapter.names(cfg, (n) => src.has(n));
   const plan = planEmbeddings(cfg, src, names);
-  checkSource(cfg, src, names, plan);
+  checkSource(cfg, adapter, src, names, plan);
 
   const out = resolve(outDir);
   guardOutputDir(out, resolved.dir, options.force === true);
@@ -101,9 +104,10 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     const writer = new WeightWriter(join(tmp, '.weights.staging'));
     let graph;
     try {
-      graph = buildDecoder(cfg, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
+      graph = buildDecoder(cfg, adapter, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
       if (options.lowRank) graph.sites = addLowRankSites(graph.model, graph.sites, cfg.hiddenSize, 'float32');
       writer.close();
+      if (options.quantize) quantizeWeights(graph.model, tmp, parseQuantization(options.quantize));
       writeModel(graph.model, join(tmp, 'model.onnx'), { externalData: 'always', sourceDir: tmp });
     } finally {
       writer.remove();
@@ -115,7 +119,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
       architecture: cfg.architecture,
       origin: {
         kind: 'build',
-        producer: `${LIBRARY_NAME} build (attention=${attention})`,
+        producer: `${LIBRARY_NAME} build (attention=${attention}${options.quantize ? `, weights=${options.quantize}` : ''})`,
         source: random ? `${resolved.configPath} (random-init seed ${random.seed})` : resolved.dir,
       },
       model: 'model.onnx',

@@ -134,6 +134,28 @@ export class GraphEditor {
     if (!options.keepGraphOutputs) for (const out of this.graph.output) if (out.name === from) out.name = to;
   }
 
+  /** Renames one output of `node` (a tensor nothing reads yet, or whose readers are renamed too). */
+  renameOutput(node: NodeProto, from: string, to: string): void {
+    const i = node.output.indexOf(from);
+    if (i < 0) throw new Error(`${node.name ?? node.opType ?? 'node'} has no output ${from}`);
+    node.output[i] = to;
+    if (this.producers.get(from) === node) this.producers.delete(from);
+    this.producers.set(to, node);
+    this.names.add(to);
+  }
+
+  /** Removes nodes whose outputs nothing reads (not even the graph outputs), repeatedly. */
+  removeDeadNodes(): number {
+    const outputs = new Set(this.graph.output.map((v) => v.name ?? ''));
+    let removed = 0;
+    for (;;) {
+      const dead = this.graph.node.filter((n) => n.output.every((o) => !o || (!outputs.has(o) && this.uses(o).length === 0)));
+      if (dead.length === 0) return removed;
+      for (const n of dead) this.removeNode(n);
+      removed += dead.length;
+    }
+  }
+
   removeNode(node: NodeProto): void {
     const i = this.graph.node.indexOf(node);
     if (i >= 0) this.graph.node.splice(i, 1);

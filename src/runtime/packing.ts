@@ -37,10 +37,12 @@ export function packHookInputs(model: ModelProto, sites: readonly HookSiteInfo[]
   const graph = model.graph;
   if (!graph) throw new InvalidArgumentError('model has no graph');
   const elemType = dtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
+  // Only inputs the graph still has (a specialised graph drops the kinds it does not use).
+  const present = new Set(graph.input.map((v) => v.name ?? ''));
   const lists: Record<Kind, string[]> = {
-    steer: sites.map((s) => s.steer),
-    ablate: sites.map((s) => s.ablate),
-    renorm: sites.flatMap((s) => (s.renorm ? [s.renorm] : [])),
+    steer: sites.map((s) => s.steer).filter((n) => present.has(n)),
+    ablate: sites.map((s) => s.ablate).filter((n) => present.has(n)),
+    renorm: sites.flatMap((s) => (s.renorm ? [s.renorm] : [])).filter((n) => present.has(n)),
   };
   const hookNames = new Set([...lists.steer, ...lists.ablate, ...lists.renorm]);
   graph.input = graph.input.filter((v) => !hookNames.has(v.name ?? ''));

@@ -10,19 +10,12 @@ import { HookNotFoundError, InvalidArgumentError, RuntimeFailureError } from '..
 import { readManifest, type HooksManifest, type HookSiteInfo } from '../hooks/manifest.js';
 import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } from './cache.js';
 import { createSession, type SessionOptions } from './session.js';
-import { idTensor, toFloat32, type Float32Tensor } from './tensors.js';
+import { boolTensor, idTensor, toFloat32, type Float32Tensor } from './tensors.js';
 import { readModel } from '../onnx/io.js';
-import { ModelCodec } from '../onnx/proto.js';
-import { HookPacker, packHookInputs, type PackLayout } from './packing.js';
+import { ModelCodec, type ModelProto } from '../onnx/proto.js';
+import { HookPacker, packHookInputs } from './packing.js';
+import { specializeHooks } from '../hooks/specialize.js';
 import { addLowRankSites } from '../hooks/lowrank.js';
-
-export interface RunnerOptions extends SessionOptions {
-  /**
-   * Give every hook site the low-rank map input pair in the session's graph
-   * (hooks/lowrank.ts), when the model on disk was built without it.
-   */
-  lowRank?: boolean;
-}
 
 export interface ForwardArgs {
   /** Token ids, row-major [batch, seqLen]. */
@@ -51,40 +44,110 @@ export interface ForwardResult {
   cache: KvCache;
 }
 
+/**
+ * Which session graphs a runner opens.
+ * - `tiered` (default): a lean graph whose sites only add steering vectors
+ *   (folded into the residual adds, see hooks/specialize.ts), used by every
+ *   step that neither ablates nor rescales; the file's full graph is opened
+ *   the first time a step does, and kept (a second copy of the weights).
+ * - `full`: the file's graph only (one session, every operator, every step).
+ */
+export type HookGraphs = 'tiered' | 'full';
+
+export interface RunnerOptions extends SessionOptions {
+  hookGraphs?: HookGraphs;
+  /**
+   * Give every hook site the low-rank map input pair in the session's graph
+   * (hooks/lowrank.ts), when the model on disk was built without it.
+   */
+  lowRank?: boolean;
+}
+
+interface Tier { session: ort.InferenceSession; packer: HookPacker; names: ReadonlySet<string> }
+
 export class ModelRunner {
   readonly dir: string;
   readonly manifest: HooksManifest;
-  readonly session: ort.InferenceSession;
   private readonly sites: Map<string, HookSiteInfo>;
   private readonly cacheOutputs: string[];
-  private readonly packer: HookPacker;
+  private readonly lean: Tier | undefined;
+  private fullTier: Tier | undefined;
+  private fullOpening: Promise<Tier> | undefined;
+  private readonly openFull: () => Promise<Tier>;
 
-  private constructor(dir: string, manifest: HooksManifest, session: ort.InferenceSession, layout: PackLayout) {
+  private constructor(dir: string, manifest: HooksManifest, lean: Tier | undefined, full: Tier | undefined, openFull: () => Promise<Tier>) {
     this.dir = dir;
     this.manifest = manifest;
-    this.session = session;
     this.sites = new Map(manifest.sites.map((s) => [s.name, s]));
     this.cacheOutputs = cacheOutputNames(manifest.cache);
-    this.packer = new HookPacker(layout, manifest.dtype);
+    this.lean = lean;
+    this.fullTier = full;
+    this.openFull = openFull;
   }
 
   /**
    * Opens a hooked model directory. On disk, hook inputs have zero
    * initializers as defaults; onnxruntime-node cannot feed inputs that have
    * initializers (it only forwards `session.inputNames`), and feeding one
-   * tensor per hook input costs time on deep models. So the session is
+   * tensor per hook input costs time on deep models. So sessions are
    * created from the graph with the per-site hook inputs replaced by packed
    * inputs (see packing.ts), fed zeros when a step steers nothing.
    */
   static async open(dir: string, options: RunnerOptions = {}): Promise<ModelRunner> {
-    const { lowRank, ...sessionOptions } = options;
-    let manifest = readManifest(dir);
-    const path = join(dir, manifest.model);
-    const { model } = readModel(path);
-    if (lowRank && manifest.sites.some((s) => !s.lowRank)) manifest = { ...manifest, sites: addLowRankSites(model, manifest.sites, manifest.hiddenSize, manifest.dtype) };
-    const layout = packHookInputs(model, manifest.sites, manifest.hiddenSize, manifest.dtype);
-    const session = await createSession(ModelCodec.encode(model), { ...sessionOptions, externalDataDir: dir, label: path });
-    return new ModelRunner(dir, manifest, session, layout);
+    const { hookGraphs = 'tiered', lowRank, ...sessionOptions } = options;
+    if (hookGraphs !== 'tiered' && hookGraphs !== 'full') throw new InvalidArgumentError(`hookGraphs must be "tiered" or "full", got "${String(hookGraphs)}"`);
+    const onDisk = readManifest(dir);
+    const path = join(dir, onDisk.model);
+    const addLowRank = lowRank === true && onDisk.sites.some((s) => !s.lowRank);
+    // The file's graph (with the low-rank pair added in memory when asked for).
+    const load = () => {
+      const { model } = readModel(path);
+      const sites = addLowRank ? addLowRankSites(model, onDisk.sites, onDisk.hiddenSize, onDisk.dtype) : onDisk.sites;
+      return { model, sites };
+    };
+    const first = load();
+    const manifest: HooksManifest = { ...onDisk, sites: first.sites };
+    const session = async (model: ModelProto, sites: readonly HookSiteInfo[]): Promise<Tier> => {
+      const layout = packHookInputs(model, sites, manifest.hiddenSize, manifest.dtype);
+      const s = await createSession(ModelCodec.encode(model), { ...sessionOptions, externalDataDir: dir, label: path });
+      return { session: s, packer: new HookPacker(layout, manifest.dtype), names: new Set([...layout.slots.keys(), ...manifest.sites.flatMap((x) => (layout.lowRank && x.lowRank ? [x.lowRank.v, x.lowRank.u] : []))]) };
+    };
+    const openFull = (loaded = load()) => session(loaded.model, loaded.sites);
+    const needsFull = manifest.sites.some((s) => s.ablate || s.renorm || s.lowRank);
+    if (hookGraphs === 'full' || !needsFull) {
+      const full = await openFull(first);
+      return new ModelRunner(dir, manifest, undefined, full, () => Promise.resolve(full));
+    }
+    // The lean graph: steering adds only. A graph whose sites cannot be found
+    // structurally (a layout this version does not know) runs in full.
+    const leanSites = manifest.sites.map(({ lowRank: _lowRank, ...rest }) => rest);
+    try {
+      specializeHooks(first.model, manifest.sites, { dtype: manifest.dtype, kinds: new Set(['steer']) });
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      const full = await openFull();
+      return new ModelRunner(dir, manifest, undefined, full, () => Promise.resolve(full));
+    }
+    return new ModelRunner(dir, manifest, await session(first.model, leanSites), undefined, () => openFull());
+  }
+
+  /** The session most steps run (the lean one when tiered). */
+  get session(): ort.InferenceSession {
+    const tier = this.lean ?? this.fullTier;
+    if (!tier) throw new RuntimeFailureError('the runner has no open session');
+    return tier.session;
+  }
+
+  /** Whether the full graph has been opened (tiered runners open it on the first ablating or rescaling step). */
+  get fullGraphOpen(): boolean { return this.fullTier !== undefined; }
+
+  private async tierFor(hookFeeds: Record<string, ort.Tensor> | undefined): Promise<Tier> {
+    const lean = this.lean;
+    if (lean && Object.keys(hookFeeds ?? {}).every((n) => lean.names.has(n))) return lean;
+    if (this.fullTier) return this.fullTier;
+    this.fullOpening ??= this.openFull();
+    this.fullTier = await this.fullOpening;
+    return this.fullTier;
   }
 
   get siteNames(): string[] { return [...this.sites.keys()]; }
@@ -108,8 +171,10 @@ export class ModelRunner {
       throw new InvalidArgumentError(`this graph takes at most ${inputs.maxSequence} token(s) per step, got ${seqLen}`);
     }
     const total = cache.length + seqLen;
-    const feeds: Record<string, ort.Tensor> = { ...this.packer.pack(args.hookFeeds), ...cacheFeeds(this.manifest.cache, cache, seqLen) };
+    const tier = await this.tierFor(args.hookFeeds);
+    const feeds: Record<string, ort.Tensor> = { ...tier.packer.pack(args.hookFeeds), ...cacheFeeds(this.manifest.cache, cache, seqLen) };
     feeds[inputs.inputIds.name] = idTensor(inputs.inputIds.dtype, args.ids, [batch, seqLen]);
+    if (inputs.useCacheBranch) feeds[inputs.useCacheBranch] = boolTensor(cache.length > 0);
     if (inputs.attentionMask) {
       const mask = args.attentionMask ?? new Array<number>(batch * total).fill(1);
       if (mask.length !== batch * total) throw new InvalidArgumentError(`attention mask must have ${batch}×${total} entries, got ${mask.length}`);
@@ -134,13 +199,15 @@ export class ModelRunner {
 
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = await this.session.run(feeds, fetches);
+      out = await tier.session.run(feeds, fetches);
     } catch (err) {
       throw new RuntimeFailureError(`forward pass failed: ${(err as Error).message.split('\n')[0] ?? ''}`, { cause: err });
     }
     const result: ForwardResult = { captures: {}, cache: advanceCache(this.manifest.cache, cache, out, seqLen) };
-    if (wantLogits && logitsName && out[logitsName]) result.logits = toFloat32(out[logitsName]);
-    if (wantLogits && lastHidden && out[lastHidden]) result.lastHidden = toFloat32(out[lastHidden]);
+    const logitsOut = wantLogits && logitsName ? out[logitsName] : undefined;
+    const hiddenOut = wantLogits && lastHidden ? out[lastHidden] : undefined;
+    if (logitsOut) result.logits = toFloat32(logitsOut);
+    if (hiddenOut) result.lastHidden = toFloat32(hiddenOut);
     for (const s of captureSites) {
       const t = out[s.capture];
       if (t) result.captures[s.name] = toFloat32(t);
@@ -149,6 +216,8 @@ export class ModelRunner {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    const full = this.fullTier ?? (this.fullOpening ? await this.fullOpening.catch(() => undefined) : undefined);
+    await this.lean?.session.release();
+    if (full) await full.session.release();
   }
 }

@@ -9,6 +9,8 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime session configuration entries (e.g. `{ disable_prepacking: '1' }`). */
+  sessionConfig?: Record<string, string>;
 }
 
 /**
@@ -23,9 +25,9 @@ export async function createSession(model: string | Uint8Array, options: Session
   };
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   if (options.interOpNumThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpNumThreads;
-  if (options.externalDataDir) {
-    sessionOptions.extra = { session: { model_external_initializers_file_folder_path: options.externalDataDir } };
-  }
+  const config: Record<string, string> = { ...(options.sessionConfig ?? {}) };
+  if (options.externalDataDir) config.model_external_initializers_file_folder_path = options.externalDataDir;
+  if (Object.keys(config).length > 0) sessionOptions.extra = { session: config };
   const label = options.label ?? (typeof model === 'string' ? model : 'model');
   try {
     return typeof model === 'string'

@@ -6,8 +6,7 @@
  * - proxy vs gold reward, one point per candidate, by pool;
  * - gold (and proxy) reward vs N for BoN and MBR-BoN: the overoptimization curves.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { ABResult } from '../harness.js';
 
 const WIDTH = 420;
@@ -82,6 +81,9 @@ export function rewardVsNSpec(result: ABResult): TopLevelSpec {
 
 /** Renders a vega-lite spec to an SVG string (no canvas or browser needed). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // loaded on first use: vega's canvas probe uses top-level await, which would
+  // stop require() of the package (CommonJS consumers such as tslab notebooks)
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

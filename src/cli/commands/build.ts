@@ -14,6 +14,7 @@ interface BuildCliOptions {
   attention?: string;
   force?: boolean;
   normPreserving?: boolean;
+  quantize?: string;
   lowRank?: boolean;
   json?: boolean;
 }
@@ -46,6 +47,7 @@ export function registerBuild(program: Command): void {
     .option('--sites <list>', 'comma-separated hook sites: kinds (hook_resid_pre,hook_resid_mid,hook_resid_post) or names (blocks.3.hook_resid_post); default all', parseListOption)
     .option('--attention <kind>', 'attention implementation: standard (left padding) or gqa (com.microsoft GroupQueryAttention, right padding)')
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
+    .option('--quantize <scheme>', 'quantize linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, block 32); hook sites stay fp32')
     .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
     .option('--force', 'replace an existing non-empty output directory')
     .option('--json', 'print the build summary as JSON')
@@ -60,6 +62,10 @@ export function registerBuild(program: Command): void {
       if (opts.sites) options.sites = opts.sites;
       if (opts.attention) options.attention = opts.attention;
       if (opts.normPreserving) options.normPreserving = true;
+      if (opts.quantize !== undefined) {
+        if (opts.quantize !== 'int8' && opts.quantize !== 'int4') throw new UsageError(`--quantize must be "int8" or "int4", got "${opts.quantize}"`);
+        options.quantize = opts.quantize;
+      }
       if (opts.lowRank) options.lowRank = true;
       const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'building [{bar}] {value}/{total} tensors', stream: process.stderr, hideCursor: true }) : undefined;
       if (bar) {
