@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_DATA'
   | 'DOWNLOAD_FAILED'
+  | 'FILESYSTEM'
+  | 'INTERRUPTED'
   | 'RUNTIME';
 
 export interface SteeringErrorOptions {
@@ -131,5 +133,26 @@ export class DownloadError extends SteeringError {
 export class RuntimeFailureError extends SteeringError {
   constructor(message: string, options?: SteeringErrorOptions) {
     super('RUNTIME', message, options);
+  }
+}
+
+/** A file-system call failed on a path (a directory where a file was expected, permissions, disk full, …). */
+export class FileSystemError extends SteeringError {
+  /** The errno code, e.g. EISDIR. */
+  readonly errno: string;
+  readonly path: string;
+  constructor(message: string, errno: string, path: string, options?: SteeringErrorOptions) {
+    super('FILESYSTEM', message, options);
+    this.errno = errno;
+    this.path = path;
+  }
+}
+
+/** The process received SIGINT or SIGTERM; partial outputs were removed. */
+export class InterruptedError extends SteeringError {
+  readonly signal: string;
+  constructor(signal: string) {
+    super('INTERRUPTED', `interrupted by ${signal}; no partial output was left`);
+    this.signal = signal;
   }
 }
