@@ -14,6 +14,8 @@ import { buildModel } from '../build/index.js';
 import { FileNotFoundError } from '../errors.js';
 import { manifestPath, readManifest } from '../hooks/manifest.js';
 import { sha256Files } from '../util/fs.js';
+import { removeOnInterrupt } from '../util/interrupt.js';
+import { withFs } from '../validate/paths.js';
 import { downloadFiles } from './download.js';
 
 export const DEFAULT_REPO = 'raincandy-u/TinyStories-656K';
@@ -73,8 +75,9 @@ export async function defaultModelDir(options: ResolveOptions = {}): Promise<str
     readManifest(dir);
     return dir;
   }
-  mkdirSync(dirname(dir), { recursive: true });
+  withFs(dirname(dir), 'create the model cache', () => mkdirSync(dirname(dir), { recursive: true }));
   const tmp = `${dir}.${process.pid}.${Date.now()}.building`;
+  const release = removeOnInterrupt(tmp);
   try {
     await buildModel(checkpoint, tmp, { force: true });
     try {
@@ -85,6 +88,7 @@ export async function defaultModelDir(options: ResolveOptions = {}): Promise<str
     }
   } finally {
     if (existsSync(tmp) && statSync(tmp).isDirectory()) rmSync(tmp, { recursive: true, force: true });
+    release();
   }
   return dir;
 }

@@ -1,15 +1,15 @@
 /** `onnx-steer extract`: a steering vector from a pairs file. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { guardOutput } from '../../util/fs.js';
 import { extractVector } from '../../vectors/extract.js';
 import { methodNames } from '../../vectors/methods.js';
 import { loadPairs } from '../../vectors/pairs.js';
 import { parseReadPosition } from '../../vectors/read.js';
 import { formatSweep } from '../../vectors/sweep.js';
 import type { SteeringVector } from '../../vectors/vector.js';
-import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { checkOutputFile, parseListText, quantityOption } from '../../validate/index.js';
 
 interface ExtractCliOptions extends ModelCliOptions {
   pairs?: string;
@@ -48,22 +48,21 @@ export function registerExtract(program: Command): void {
     .option('--method <name>', `direction method: ${methodNames().join(', ')}`, 'mean-diff')
     .option('--sites <list>', 'auto (take the sweep\'s recommendation) or comma-separated site names', 'auto')
     .option('--read <pos>', 'read position: last, mean (response tokens), response[:K] (per token, RAHF), index:<k> (default: mean; response:64 for instruction contrasts)')
-    .option('--folds <k>', 'folds for held-out separability and effects', parseIntOption('--folds'), 5)
+    .option('--folds <k>', 'folds for held-out separability and effects', quantityOption('folds'), 5)
     .option('--name <name>', 'name recorded in the vector')
     .option('--description <text>', 'description recorded in the vector')
     .option('--no-recommend', 'skip measuring the fluent strength range')
-    .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', parseFloatOption('--max-perplexity-ratio'))
+    .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', quantityOption('maxPerplexityRatio'))
     .option('-o, --output <file>', 'vector file to write (JSON)')
     .option('--force', 'overwrite the output')
     .option('--json', 'print one JSON document')
     .action(async (opts: ExtractCliOptions) => {
       if (!opts.pairs) throw new UsageError('--pairs <file> is required');
       if (!opts.output) throw new UsageError('-o/--output <file> is required');
-      if (opts.folds < 2) throw new UsageError('--folds must be ≥ 2');
-      guardOutput(opts.output, opts.force === true);
+      checkOutputFile(opts.output, { force: opts.force === true });
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
-      const sites = opts.sites === 'auto' ? 'auto' as const : parseListOption(opts.sites);
+      const sites = opts.sites === 'auto' ? 'auto' as const : parseListText('--sites', opts.sites, { unique: true });
       const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
       const model = await loadModel(opts);
       try {
