@@ -3,9 +3,8 @@
  * Blank lines are skipped; a file with no prompt is an EmptyPromptsError; a
  * line that is not such an object is an InvalidDataError naming the line.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../validate/index.js';
 import { InvalidDataError } from '../errors.js';
-import { mustExist } from '../util/fs.js';
 import { EmptyPromptsError } from './errors.js';
 
 /** Prompts from JSONL text; `source` names the file in error messages. */
@@ -32,6 +31,5 @@ export function parsePrompts(text: string, source: string): string[] {
 }
 
 export function readPrompts(path: string): string[] {
-  mustExist(path, 'prompts file');
-  return parsePrompts(readFileSync(path, 'utf8'), path);
+  return parsePrompts(readInputFile(path, 'prompts file').toString('utf8'), path);
 }

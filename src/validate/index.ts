@@ -9,4 +9,4 @@ export {
   requireOption, textOption,
 } from './cli.js';
 export { httpQuantity, MAX_BATCH, MAX_STRENGTH, quantity, quantityOption, QUANTITIES, type QuantityName, type QuantitySpec } from './rules.js';
-export { checkInputDir, checkInputFile, checkOutputDir, checkOutputFile, fsError, isErrnoError, withFs } from './paths.js';
+export { checkInputDir, checkInputFile, checkOutputDir, checkOutputFile, fsError, isErrnoError, readInputFile, withFs } from './paths.js';

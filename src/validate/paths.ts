@@ -3,7 +3,7 @@
  * writable, and the translation of Node's errno errors (EISDIR, ENOTDIR,
  * EACCES, …) into one-line typed errors that name the path and the action.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FileNotFoundError, FileSystemError, OutputExistsError } from '../errors.js';
 
@@ -36,9 +36,9 @@ export function fsError(err: unknown, path: string | undefined, action: string):
   if (err instanceof FileSystemError) return err;
   const errno = isErrnoError(err) ? err : undefined;
   const code = errno?.code ?? 'EIO';
-  const where = path ?? errno?.path ?? '(unknown path)';
+  const where = path ?? errno?.path;
   const reason = REASONS[code] ?? (errno ? errno.message.replace(/^[A-Z0-9]+: /, '').split(',')[0] ?? code : String(err));
-  return new FileSystemError(`cannot ${action} ${where}: ${reason}`, code, where, { cause: err });
+  return new FileSystemError(where ? `cannot ${action} ${where}: ${reason}` : `cannot ${action}: ${reason}`, code, where ?? '', { cause: err });
 }
 
 /** Runs a file-system call, turning errno errors into FileSystemErrors. */
@@ -112,4 +112,10 @@ export function checkOutputDir(path: string, options: { force?: boolean; marker?
   const base = nearestExisting(dirname(path));
   if (!statSync(base).isDirectory()) throw new FileSystemError(`cannot create ${what} ${path}: ${base} is not a directory`, 'ENOTDIR', path);
   return path;
+}
+
+/** Reads an input file (checked to be a regular file) as bytes. */
+export function readInputFile(path: string, what = 'file'): Buffer {
+  checkInputFile(path, what);
+  return withFs(path, `read ${what}`, () => readFileSync(path));
 }
