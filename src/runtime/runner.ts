@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { HookNotFoundError, InvalidArgumentError, RuntimeFailureError } from '../errors.js';
+import { checkManifestAgainstGraph } from '../hooks/consistency.js';
 import { readManifest, type HooksManifest, type HookSiteInfo } from '../hooks/manifest.js';
 import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } from './cache.js';
 import { createSession, type SessionOptions } from './session.js';
@@ -71,6 +72,7 @@ export class ModelRunner {
     const manifest = readManifest(dir);
     const path = join(dir, manifest.model);
     const { model } = readModel(path);
+    checkManifestAgainstGraph(manifest, model, path);
     const layout = packHookInputs(model, manifest.sites, manifest.hiddenSize, manifest.dtype);
     const session = await createSession(ModelCodec.encode(model), { ...options, externalDataDir: dir, label: path });
     return new ModelRunner(dir, manifest, session, layout);

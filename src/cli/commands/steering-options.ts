@@ -8,7 +8,7 @@ import { UsageError } from '../../errors.js';
 import type { PositionSpec, SteeringOperator } from '../../steering/plan.js';
 import { Steering } from '../../steering/steering.js';
 import { SteeringVector, type ModelLike } from '../../vectors/vector.js';
-import { quantityOption, listOption } from '../../validate/index.js';
+import { listOption, parseNumberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 
 
 export interface SteeringCliOptions {
@@ -54,7 +54,7 @@ export function parseVectorArg(arg: string): { path: string; strength?: number }
   if (at > 0) {
     const tail = arg.slice(at + 1);
     const n = Number(tail);
-    if (tail.trim() !== '' && Number.isFinite(n)) return { path: arg.slice(0, at), strength: n };
+    if (tail.trim() !== '' && Number.isFinite(n)) return { path: arg.slice(0, at), strength: parseNumberOption(`--vector ${arg.slice(0, at)}=<s>`, tail, QUANTITIES.strength.rule) };
   }
   return { path: arg };
 }
