@@ -19,7 +19,7 @@ export function createProgram(): Command {
     .description('Representation engineering on ONNX language models: hook, extract, steer, compare.')
     .version(LIBRARY_VERSION)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'onnx-steer: ')) });
   registerBuild(program);
   registerInstrument(program);
   registerInspect(program);

@@ -5,6 +5,7 @@
  * or structure → CorruptFileError, wrong dimensions → ShapeMismatchError,
  * non-finite values → InvalidDataError.
  */
+import { createHash } from 'node:crypto';
 import { CorruptFileError, InvalidDataError, ShapeMismatchError } from '../errors.js';
 
 export const VECTOR_FORMAT = 'onnx-steer.vector';
@@ -74,6 +75,25 @@ export interface VectorFile extends Omit<VectorMetadata, 'sites'> {
   encoding: 'float32-le-base64';
   hiddenSize: number;
   sites: VectorFileSite[];
+  /**
+   * `sha256:<hex>` over the stored data: for each site in file order, its
+   * name, a zero byte and its direction's float32 bytes. Verified on load;
+   * files written before it existed have none and still load.
+   */
+  checksum?: string;
+}
+
+/** The checksum of a vector's data (see VectorFile.checksum). */
+export function vectorChecksum(directions: Iterable<readonly [string, Float32Array]>): string {
+  const hash = createHash('sha256');
+  for (const [name, v] of directions) {
+    hash.update(Buffer.from(name, 'utf8'));
+    hash.update(Buffer.alloc(1));
+    const bytes = Buffer.alloc(v.length * 4);
+    for (let i = 0; i < v.length; i++) bytes.writeFloatLE(v[i] as number, i * 4);
+    hash.update(bytes);
+  }
+  return `sha256:${hash.digest('hex')}`;
 }
 
 export function encodeFloat32(v: Float32Array): string {
@@ -142,6 +162,11 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
     directions.set(s.name, decodeFloat32(s.direction, hidden, `${where} (${s.name})`));
     sites[s.name] = checkSiteMeta(s, `${where} (${s.name})`);
   });
+  if (raw.checksum !== undefined) {
+    need(typeof raw.checksum === 'string' && /^sha256:[0-9a-f]{64}$/.test(raw.checksum), where, '"checksum" must be "sha256:<64 hex digits>"');
+    const actual = vectorChecksum(directions);
+    if (actual !== raw.checksum) throw new CorruptFileError(where, `checksum mismatch: the stored directions do not match ${raw.checksum.slice(0, 19)}… (the file was altered or damaged)`);
+  }
   const meta: VectorMetadata = {
     model: { fingerprint: model.fingerprint, architecture: model.architecture, hiddenSize: model.hiddenSize },
     method: raw.method,
@@ -196,5 +221,6 @@ export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<strin
   }
   if (meta.recommendedStrength) file.recommendedStrength = { min: meta.recommendedStrength.min, max: meta.recommendedStrength.max };
   file.sites = [...directions.entries()].map(([name, v]) => siteEntry(name, meta.sites[name], v));
+  file.checksum = vectorChecksum(directions.entries());
   return file;
 }
