@@ -61,7 +61,7 @@ beforeAll(async () => {
   writeFileSync(W('notjson.json'), '{"format": ');
   const vec = JSON.parse(readFileSync(VECTOR, 'utf8')) as Record<string, unknown> & { sites: { direction: string }[] };
   const resaved = SteeringVector.load(VECTOR).toJSON();
-  const flipped = structuredClone(resaved) as typeof resaved;
+  const flipped = structuredClone(resaved);
   const bytes = Buffer.from(flipped.sites[0]!.direction, 'base64');
   bytes[5] = (bytes[5] ?? 0) ^ 0x01; // one bit of one float
   flipped.sites[0]!.direction = bytes.toString('base64');
