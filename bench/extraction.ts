@@ -8,7 +8,7 @@ import { HookedModel } from '../src/runtime/model.js';
 import { encodePairs } from '../src/vectors/encode.js';
 import { extractVector } from '../src/vectors/extract.js';
 import { loadPairs } from '../src/vectors/pairs.js';
-import { parseReadPosition } from '../src/vectors/read.js';
+import { parseReadPosition } from '../src/vectors/positions.js';
 import { shippedDir } from '../src/vectors/shipped.js';
 import { alternate, summarize, type BenchConfig, type Summary } from './stats.js';
 

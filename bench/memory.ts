@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel } from '../src/build/index.js';
+import { buildModel } from '../src/builder/index.js';
 import { instrumentModel } from '../src/instrument/index.js';
 import { readModel, writeModel } from '../src/onnx/io.js';
 import { SMOLLM2_135M } from './models.js';

@@ -1,7 +1,7 @@
 /** Models for benchmarks: the default model and random-init builds of larger shapes. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel } from '../src/build/index.js';
+import { buildModel } from '../src/builder/index.js';
 import { manifestPath } from '../src/hooks/manifest.js';
 import { cacheDir, defaultModelDir, resolveDefaultCheckpoint } from '../src/runtime/default-model.js';
 

@@ -1,7 +1,14 @@
 /**
- * Typed errors. Every error the library throws on bad input is a SteeringError
- * with a stable `code`; the CLI prints `message` on one line and exits with
- * `exitCode` (2 for usage errors, 1 for runtime errors).
+ * Typed errors, all in this one module. Every error the library throws on bad
+ * input is a SteeringError with a stable `code` and an optional `cause`; the
+ * CLI prints `message` on one line and exits with `exitCode`: 2 when the
+ * caller asked for something that does not exist or cannot be parsed (code
+ * `USAGE`: bad flags, unknown reward/utility/selector specs, bad read
+ * positions), 1 for everything else (bad values, bad files, runtime failures).
+ *
+ * Library code never throws UsageError: that class is the command line's own.
+ * A spec string the library cannot parse is an InvalidSpecError (exit 2); a
+ * value outside its valid range is an InvalidArgumentError (exit 1).
  */
 export type ErrorCode =
   | 'USAGE'
@@ -38,7 +45,7 @@ export class SteeringError extends Error {
   }
 }
 
-/** Bad command-line usage or an invalid option value given by the caller. */
+/** Bad command-line usage (a missing or malformed flag). Thrown by the CLI only. */
 export class UsageError extends SteeringError {
   constructor(message: string, options?: SteeringErrorOptions) {
     super('USAGE', message, options);
@@ -49,6 +56,40 @@ export class UsageError extends SteeringError {
 export class InvalidArgumentError extends SteeringError {
   constructor(message: string, options?: SteeringErrorOptions) {
     super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+/**
+ * A textual spec given to the library (a read position, a reward, a utility,
+ * a selector) that names nothing known or is malformed. Exit code 2, like a
+ * usage error, since the text came from the caller.
+ */
+export class InvalidSpecError extends SteeringError {
+  readonly spec: string;
+  constructor(spec: string, message: string, options?: SteeringErrorOptions) {
+    super('USAGE', message, options);
+    this.spec = spec;
+  }
+}
+
+/** A reward spec that names no known reward, or is malformed. */
+export class UnknownRewardError extends InvalidSpecError {
+  constructor(spec: string, detail: string) {
+    super(spec, `${detail}; rewards: vader, afinn, keyword:<word>, probe:<vector.json>, verifier:<module>#<export>, module:<path>#<export>`);
+  }
+}
+
+/** A utility spec that names no known MBR utility, or is malformed. */
+export class UnknownUtilityError extends InvalidSpecError {
+  constructor(spec: string, detail: string) {
+    super(spec, `${detail}; utilities: hidden[:<site>], minilm, rouge-l, chrf`);
+  }
+}
+
+/** A selector name that names no known selector. */
+export class UnknownSelectorError extends InvalidSpecError {
+  constructor(spec: string, known: readonly string[]) {
+    super(spec, `unknown selector "${spec}"; selectors: ${known.join(', ')}`);
   }
 }
 
@@ -73,6 +114,15 @@ export class CorruptFileError extends SteeringError {
 export class InvalidDataError extends SteeringError {
   constructor(message: string, options?: SteeringErrorOptions) {
     super('INVALID_DATA', message, options);
+  }
+}
+
+/** A prompts file with no prompt in it. */
+export class EmptyPromptsError extends SteeringError {
+  readonly path: string;
+  constructor(path: string) {
+    super('INVALID_DATA', `${path}: no prompts (the file is empty); expected one {"prompt": "..."} object per line`);
+    this.path = path;
   }
 }
 
@@ -133,6 +183,91 @@ export class DownloadError extends SteeringError {
 export class RuntimeFailureError extends SteeringError {
   constructor(message: string, options?: SteeringErrorOptions) {
     super('RUNTIME', message, options);
+  }
+}
+
+/** A reward produced a value that cannot be used (NaN, ±Infinity, wrong count, non-0/1 verdict). */
+export class RewardValueError extends SteeringError {
+  readonly reward: string;
+  /** The candidate's index in the batch (−1 when the whole batch is wrong). */
+  readonly index: number;
+  readonly value: unknown;
+  constructor(reward: string, index: number, value: unknown, message: string) {
+    super('INVALID_DATA', message);
+    this.reward = reward;
+    this.index = index;
+    this.value = value;
+  }
+}
+
+/** A user module (verifier or reward function) failed to load or threw. */
+export class RewardModuleError extends SteeringError {
+  readonly module: string;
+  readonly exportName: string;
+  /** The candidate being scored when it threw, if any. */
+  readonly index?: number;
+  constructor(module: string, exportName: string, message: string, options: SteeringErrorOptions & { index?: number } = {}) {
+    super('RUNTIME', message, options);
+    this.module = module;
+    this.exportName = exportName;
+    if (options.index !== undefined) this.index = options.index;
+  }
+}
+
+/** Why a GGUF container could not be read or written. */
+export type GgufErrorReason =
+  | 'BAD_MAGIC'
+  | 'UNSUPPORTED_VERSION'
+  | 'TRUNCATED'
+  | 'BAD_VALUE_TYPE'
+  | 'BAD_STRING'
+  | 'BAD_ALIGNMENT'
+  | 'DUPLICATE_KEY'
+  | 'DUPLICATE_TENSOR'
+  | 'BAD_TENSOR_INFO'
+  | 'BAD_OFFSET'
+  | 'TOO_LARGE'
+  | 'WRITE_ORDER';
+
+/** A malformed GGUF file (or a write that would make one); `reason` says which rule broke. */
+export class GgufFormatError extends CorruptFileError {
+  readonly reason: GgufErrorReason;
+  constructor(path: string, reason: GgufErrorReason, detail: string, options?: SteeringErrorOptions) {
+    super(path, detail, options);
+    this.reason = reason;
+  }
+}
+
+/** Why a GGUF file is not a control vector llama.cpp would load. */
+export type ControlVectorErrorReason =
+  | 'NO_DIRECTIONS'
+  | 'BAD_TENSOR_NAME'
+  | 'ZERO_LAYER'
+  | 'DUPLICATE_LAYER'
+  | 'BAD_DTYPE'
+  | 'BAD_SHAPE'
+  | 'LENGTH_MISMATCH'
+  | 'BAD_METADATA'
+  | 'NOT_FINITE';
+
+/** A well-formed GGUF whose tensors break llama.cpp's control-vector rules. */
+export class ControlVectorFormatError extends CorruptFileError {
+  readonly reason: ControlVectorErrorReason;
+  constructor(path: string, reason: ControlVectorErrorReason, detail: string) {
+    super(path, detail);
+    this.reason = reason;
+  }
+}
+
+/** Why a steering vector cannot be exported as a llama.cpp control vector. */
+export type ExportRefusalReason = 'BLOCK_ZERO' | 'SITE' | 'OPERATOR' | 'POSITIONS' | 'EMPTY';
+
+/** A vector llama.cpp would not apply the way onnx-steer does; nothing is written. */
+export class ExportRefusedError extends SteeringError {
+  readonly reason: ExportRefusalReason;
+  constructor(reason: ExportRefusalReason, message: string) {
+    super('INVALID_ARGUMENT', message);
+    this.reason = reason;
   }
 }
 

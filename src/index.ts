@@ -9,12 +9,13 @@ export {
   SteeringError, UsageError, InvalidArgumentError, FileNotFoundError, CorruptFileError, InvalidDataError,
   UnsupportedArchitectureError, UnsupportedDtypeError, OutputExistsError, NoResidualStreamError,
   HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError,
-  type ErrorCode,
+  InvalidSpecError, UnknownRewardError, UnknownUtilityError, UnknownSelectorError, EmptyPromptsError, RewardValueError, RewardModuleError,
+  type ErrorCode, type SteeringErrorOptions,
 } from './errors.js';
 export { LIBRARY_VERSION } from './version.js';
 
 // Hooked models
-export { buildModel, type BuildOptions } from './build/index.js';
+export { buildModel, type BuildOptions } from './builder/index.js';
 export { instrumentModel, analyzeModel, type InstrumentOptions, type InstrumentReport } from './instrument/index.js';
 export { readManifest, type HooksManifest, type HookSiteInfo, type CacheLayout } from './hooks/manifest.js';
 export { siteName, parseSiteName, type SiteKind, type SiteSelection } from './hooks/sites.js';
@@ -25,6 +26,7 @@ export { ModelRunner, type ForwardArgs, type ForwardResult } from './runtime/run
 export type { SessionOptions } from './runtime/session.js';
 export type { ChatMessage } from './runtime/tokenizer.js';
 export { defaultModelDir, resolveDefaultCheckpoint, cacheDir } from './runtime/default-model.js';
+export { hookedModelDir, cachedCheckpointBuild } from './runtime/checkpoint-cache.js';
 export type { Float32Tensor } from './runtime/tensors.js';
 
 // Generation
@@ -43,22 +45,33 @@ export { SteeringVector, modelIdentity, type ToPlanOptions, type LoadVectorOptio
 export { VECTOR_FORMAT, VECTOR_VERSION, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
 export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './vectors/pairs.js';
 export { encodePairs, encodePair, type EncodedPair, type EncodedText } from './vectors/encode.js';
-export { parseReadPosition, formatReadPosition, readContrast, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/read.js';
+export { parseReadPosition, formatReadPosition, readContrast, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/positions.js';
 export type { ContrastSamples } from './vectors/samples.js';
 export { meanDiff, pcaDiff, pcaCenter, probe, registerMethod, methodSpec, methodNames, type DirectionMethod, type MethodSpec, type ProbeOptions } from './vectors/methods.js';
 export { separability, fitFolds, type Separability, type FoldResult } from './vectors/separability.js';
 export { effectCurve, fluentRange, type EffectPoint } from './vectors/effect.js';
 export { sweep, recommend, formatSweep, DEFAULT_FRACTIONS, type SweepOptions, type SweepReport, type SiteSweep } from './vectors/sweep.js';
 export { extractVector, type ExtractOptions, type ExtractResult } from './vectors/extract.js';
+export { extractDualVector, readDual, dualDirection, assertDualCompatible, defaultDualSites, RAHF_DUAL, type DualModels, type DualSamples, type DualExtractOptions, type DualExtractResult } from './vectors/dual.js';
 export { evaluateSteering, formatEvaluation, loadPrompts, type EvaluateOptions, type EvaluationReport, type EvaluationPoint } from './vectors/evaluate.js';
 export { vaderJudge, afinnJudge, dialogueJudge, judgeByName, type Judge } from './vectors/judges.js';
 export { SHIPPED, shippedDir, type ShippedRecipe } from './vectors/shipped.js';
 
 // A/B harness and single-prompt Best-of-N
 export {
-  runAB, runBestOfN, runCompactAB, formatCompact, readPrompts as readABPrompts, parsePrompts as parseABPrompts, EmptyPromptsError,
+  runAB, runBestOfN, runCompactAB, formatCompact, readPrompts as readABPrompts, parsePrompts as parseABPrompts,
   writeReport as writeABReport, resultsDocument as abResultsDocument, selectFromPool, selectionKlPlugin, calibrateOnPools, overoptimization,
   vectorProbeLoader, COMPACT_PROMPTS, COMPACT_DEFAULT_BETA,
   type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,
   type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
 } from './ab/index.js';
+
+// Interop: GGUF containers and llama.cpp control vectors
+export {
+  GgufWriter, writeGguf, layoutGguf, readGguf, readGgufTensorBytes, parseGguf, metadataOf, meta as ggufMeta, GgmlType, GGML_TYPES, ggmlDims, f32Bytes,
+  type GgufFile, type GgufTensorInfo, type GgufValue, type GgufTensorSpec, type GgufTensorInput, type GgufWriterOptions, type GgufLayout,
+} from './gguf/index.js';
+export {
+  exportControlVector, importControlVector, readControlVector, controlVectorLayers, modelHintOf,
+  type ControlVectorExportOptions, type ControlVectorInfo, type ImportControlVectorOptions,
+} from './interop/control-vector.js';

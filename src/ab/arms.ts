@@ -8,9 +8,9 @@
  *   mbr-bon(N, β)   argmax proxy + β·ū over the first N reference candidates
  *   steer@s+mbr-bon(N, β)  the same on the steered pool
  */
-import type { SelectorName } from '../select/selectors.js';
+import type { SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
-import { selectFromPool, type PoolSelection } from './select.js';
+import { selectFromPool, type PoolSelection } from './pool-selection.js';
 
 export type ArmKind = 'baseline' | 'steering' | 'bon' | 'mbr-bon' | 'steer+mbr-bon';
 

@@ -7,12 +7,12 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
 import type { HookedModel } from '../runtime/model.js';
-import type { SelectorName } from '../select/selectors.js';
+import type { SelectorName } from '../selection/selectors.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import { annotatePool, drawPool, type SamplingOptions } from './pool.js';
-import type { InvalidReward } from './rewards.js';
-import { checkSelectOptions, selectFromPool } from './select.js';
+import type { InvalidReward } from './scoring.js';
+import { checkSelectOptions, selectFromPool } from './pool-selection.js';
 
 export interface BestOfNOptions {
   n: number;

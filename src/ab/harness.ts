@@ -13,14 +13,14 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
-import { DEFAULT_BETA_GRID } from '../select/calibrate.js';
+import { DEFAULT_BETA_GRID } from '../selection/calibrate.js';
 import type { HookedModel } from '../runtime/model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import { defineArms, pickFor, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
 import { evaluateArm, pickedGold, type ArmResult } from './metrics.js';
 import { annotatePool, drawPool, type Pool, type SamplingOptions } from './pool.js';
-import type { PoolSelection } from './select.js';
+import type { PoolSelection } from './pool-selection.js';
 import { calibrateOnPools, describeOveroptimization, overoptimization, type BetaCalibration, type OveroptimizationStudy } from './study.js';
 
 /**

@@ -25,9 +25,9 @@
  *   picks.
  */
 import { Rng } from '../generation/rng.js';
-import type { SelectorName } from '../select/selectors.js';
+import type { SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
-import { selectSubset } from './select.js';
+import { selectSubset } from './pool-selection.js';
 
 export interface PluginOptions {
   /** Subsets drawn per pool (default 1000). */

@@ -15,11 +15,11 @@
  * Scoring done only to evaluate (KL, perplexity) is not counted.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { distinctN, klMonteCarlo, meanCI, perplexity, winRate, type Interval, type WinRate } from '../select/stats.js';
+import { distinctN, klMonteCarlo, meanCI, perplexity, winRate, type Interval, type WinRate } from '../selection/stats.js';
 import type { ArmSpec } from './arms.js';
 import { klBound, selectionKlPlugin, steeringLogRatio } from './kl.js';
 import { CAPTURE_BATCH, isValid, type Pool } from './pool.js';
-import type { PoolSelection } from './select.js';
+import type { PoolSelection } from './pool-selection.js';
 
 export interface KlReport {
   estimate: number | null;

@@ -16,7 +16,7 @@ import type { Reward, RewardItem } from '../rewards/types.js';
 import type { HookedModel } from '../runtime/model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
-import { scoreRewards, type InvalidReward } from './rewards.js';
+import { scoreRewards, type InvalidReward } from './scoring.js';
 
 export interface SamplingOptions {
   /** Default 1 (ancestral sampling: the candidates are draws from the model itself). */

@@ -4,8 +4,7 @@
  * line that is not such an object is an InvalidDataError naming the line.
  */
 import { readInputFile } from '../validate/index.js';
-import { InvalidDataError } from '../errors.js';
-import { EmptyPromptsError } from './errors.js';
+import { EmptyPromptsError, InvalidDataError } from '../errors.js';
 
 /** Prompts from JSONL text; `source` names the file in error messages. */
 export function parsePrompts(text: string, source: string): string[] {

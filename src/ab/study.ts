@@ -3,16 +3,16 @@
  *
  * - β calibration (Jinnai et al. 2024): on held-out dev prompts, for each N,
  *   the MBR-BoN pick of every β in a grid is judged by the gold reward
- *   (calibrateBeta from src/select); the β with the highest mean gold at the
+ *   (calibrateBeta from src/selection); the β with the highest mean gold at the
  *   largest N is the one the run uses.
  * - Overoptimization: select with the proxy on the first N candidates, for N
  *   = 1, 2, 4, … up to N_max (plus the run's N list), with BoN and with
  *   MBR-BoN, and follow the gold reward of the picks as N grows.
  */
-import { calibrateBeta, DEFAULT_BETA_GRID, type CalibrationPrompt } from '../select/calibrate.js';
-import { meanCI, type Interval } from '../select/stats.js';
+import { calibrateBeta, DEFAULT_BETA_GRID, type CalibrationPrompt } from '../selection/calibrate.js';
+import { meanCI, type Interval } from '../selection/stats.js';
 import { isValid, type Pool } from './pool.js';
-import { selectFromPool, subMatrix, type PoolSelection } from './select.js';
+import { selectFromPool, subMatrix, type PoolSelection } from './pool-selection.js';
 
 export interface BetaCalibration {
   /** Dev prompts used. */

@@ -5,7 +5,7 @@
  * - SIGINT and SIGTERM remove every temp output in flight and exit with
  *   130 / 143 after one line on stderr (see util/interrupt.ts).
  */
-import { cleanupNow, installInterruptHandlers } from '../util/interrupt.js';
+import { cleanupNow, installInterruptHandlers } from '../files/interrupt.js';
 
 function isEpipe(err: unknown): boolean {
   return typeof err === 'object' && err !== null && ((err as { code?: unknown }).code === 'EPIPE' || (err as { code?: unknown }).code === 'ERR_STREAM_DESTROYED');

@@ -11,6 +11,8 @@ import { registerSweep } from './commands/sweep.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
+import { registerPrefs } from './commands/prefs.js';
+import { registerExport, registerImport } from './commands/interop.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -29,6 +31,9 @@ export function createProgram(): Command {
   registerDemo(program);
   registerBon(program);
   registerAb(program);
+  registerPrefs(program);
+  registerExport(program);
+  registerImport(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

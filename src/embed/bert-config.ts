@@ -4,7 +4,7 @@
  * GELU are supported: that is what BERT and all-MiniLM-L6-v2 use.
  */
 import { InvalidDataError, UnsupportedArchitectureError } from '../errors.js';
-import { readJsonFile } from '../util/fs.js';
+import { readJsonFile } from '../files/fs.js';
 
 export interface BertConfig {
   hiddenSize: number;

@@ -5,7 +5,7 @@
  * which is accepted too.
  */
 import { CorruptFileError, ShapeMismatchError } from '../errors.js';
-import { SafetensorsFile } from '../build/safetensors.js';
+import { SafetensorsFile } from '../builder/safetensors.js';
 
 export interface BertWeightSource {
   /** The tensor `name` as float32, checked against `shape`. */

@@ -14,7 +14,7 @@ import { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers';
 import { CorruptFileError, FileNotFoundError, InvalidArgumentError } from '../errors.js';
 import { ModelCodec } from '../onnx/proto.js';
 import { createSession, type SessionOptions } from '../runtime/session.js';
-import { readJsonFile } from '../util/fs.js';
+import { readJsonFile } from '../files/fs.js';
 import { readBertConfig, type BertConfig } from './bert-config.js';
 import { BERT_IO, buildBertGraph } from './bert-graph.js';
 import { SafetensorsBertWeights } from './bert-weights.js';

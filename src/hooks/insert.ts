@@ -18,7 +18,7 @@
  */
 import { DataType } from '../onnx/proto.js';
 import { int64Tensor, makeTensor, zerosTensor } from '../onnx/attributes.js';
-import { floatToHalf } from '../util/fp16.js';
+import { floatToHalf } from '../onnx/fp16.js';
 import { GraphEditor, makeValueInfo } from '../onnx/graph.js';
 import { UnsupportedDtypeError } from '../errors.js';
 import { siteTensorNames } from './sites.js';

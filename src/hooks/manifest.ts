@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { CorruptFileError } from '../errors.js';
-import { atomicWriteFile, readJsonFile } from '../util/fs.js';
+import { atomicWriteFile, readJsonFile } from '../files/fs.js';
 
 export const MANIFEST_FILE = 'hooks.json';
 export const MANIFEST_FORMAT = 'onnx-steer.hooks';
@@ -26,6 +26,8 @@ export interface HookSiteInfo {
   ablate: string;
   /** Graph input `g` of the norm-preserving gate, when the site has one (see hooks/insert.ts). */
   renorm?: string;
+  /** Graph inputs V and U ([batch|1, seq|1, hidden, r]) of the low-rank map h + (hV)Uᵀ, when the site has one (see hooks/lowrank.ts). */
+  lowRank?: { v: string; u: string };
   /** The tensor in the source graph the site was attached to. */
   sourceTensor: string;
 }

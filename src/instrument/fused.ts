@@ -20,7 +20,7 @@
 import { attrFloat } from '../onnx/attributes.js';
 import type { GraphEditor } from '../onnx/graph.js';
 import type { NodeProto } from '../onnx/proto.js';
-import { UnsupportedArchitectureError } from '../errors.js';
+import { InvalidArgumentError, UnsupportedArchitectureError } from '../errors.js';
 import { SKIP_NORM_OPS } from './detect.js';
 
 /** ORT's default epsilon for the Skip*LayerNormalization and EmbedLayerNormalization kernels. */
@@ -36,7 +36,7 @@ function usedOutput(editor: GraphEditor, name: string | undefined): boolean {
  */
 export function decomposeSkipNorm(editor: GraphEditor, node: NodeProto): string {
   const op = node.opType ?? '';
-  if (!SKIP_NORM_OPS.has(op)) throw new Error(`decomposeSkipNorm: ${op} is not a fused skip norm`);
+  if (!SKIP_NORM_OPS.has(op)) throw new InvalidArgumentError(`decomposeSkipNorm: ${op} is not a fused skip norm`);
   const simplified = op === 'SkipSimplifiedLayerNormalization';
   const label = node.name || op;
   for (const i of [1, 2]) {

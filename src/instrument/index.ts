@@ -11,8 +11,9 @@ import { NoResidualStreamError, UnsupportedDtypeError } from '../errors.js';
 import { GraphEditor } from '../onnx/graph.js';
 import { readModel, writeModel } from '../onnx/io.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
+import { addLowRankSites } from '../hooks/lowrank.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
-import { guardOutput, sha256Files } from '../util/fs.js';
+import { guardOutput, sha256Files } from '../files/fs.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { analyzeGraph, type Analysis, type InstrumentReport } from './analyze.js';
 import { companionFiles, locateOnnx } from './locate.js';
@@ -29,6 +30,8 @@ export interface InstrumentOptions {
   sites?: SiteSelection;
   /** Give every site the norm-preserving gate input (default false). */
   normPreserving?: boolean;
+  /** Give every site the low-rank map input pair V, U (default false; see hooks/lowrank.ts). */
+  lowRank?: boolean;
 }
 
 export const INSTRUMENTED_MODEL_FILE = 'model.onnx';
@@ -80,7 +83,8 @@ export async function instrumentModel(input: string, outDir: string, options: In
   const analysis = requireAnalysis(editor, modelPath);
   const sites = selectSites(analysis.numBlocks, true, options.sites ?? 'all');
   const fingerprint = sha256Files([modelPath, ...loaded.externalFiles]);
-  const hookSites = applyHooks(editor, analysis, sites, options.normPreserving ?? false);
+  const hooked = applyHooks(editor, analysis, sites, options.normPreserving ?? false);
+  const hookSites = options.lowRank ? addLowRankSites(loaded.model, hooked, analysis.hiddenSize, analysis.dtype) : hooked;
   const companions = companionFiles(modelPath);
   const { signature, report } = analysis;
 

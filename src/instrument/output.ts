@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { FileSystemError } from '../errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
-import { guardOutput } from '../util/fs.js';
-import { removeOnInterrupt } from '../util/interrupt.js';
+import { guardOutput } from '../files/fs.js';
+import { removeOnInterrupt } from '../files/interrupt.js';
 import { withFs } from '../validate/paths.js';
 
 export async function writeDirectoryAtomically(target: string, force: boolean, write: (tmpDir: string) => Promise<void>): Promise<void> {

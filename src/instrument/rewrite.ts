@@ -5,6 +5,7 @@
  * Sites on the same tensor are stacked in stream order: block b's
  * `hook_resid_pre` reads what block b−1's `hook_resid_post` let through.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { GraphEditor } from '../onnx/graph.js';
 import { insertHookSite } from '../hooks/insert.js';
 import { parseSiteName, siteName } from '../hooks/sites.js';
@@ -26,7 +27,7 @@ function exposeSum(editor: GraphEditor, r: ResidualAdd, cache: Map<ResidualAdd, 
 export function applyHooks(editor: GraphEditor, analysis: Analysis, sites: readonly string[], normPreserving = false): HookSiteInfo[] {
   const { chain, hiddenSize, dtype, numBlocks } = analysis;
   const wanted = new Set(sites);
-  for (const s of sites) if (!parseSiteName(s)) throw new Error(`not a residual site name: ${s}`);
+  for (const s of sites) if (!parseSiteName(s)) throw new InvalidArgumentError(`not a residual site name: ${s}`);
   const exposed = new Map<ResidualAdd, string>();
   const result: HookSiteInfo[] = [];
 

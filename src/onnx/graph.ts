@@ -3,7 +3,7 @@
  * builder and the instrumenter. Edits keep untouched nodes and initializers as
  * they were (the same objects), so unedited parts round-trip byte for byte.
  */
-import { CorruptFileError } from '../errors.js';
+import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 import { makeAttribute, type AttrValue } from './attributes.js';
 import { toNumber, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.js';
 
@@ -107,7 +107,7 @@ export class GraphEditor {
   }
 
   addInitializer(tensor: TensorProto): string {
-    if (!tensor.name) throw new Error('initializer needs a name');
+    if (!tensor.name) throw new InvalidArgumentError('an initializer needs a name');
     this.graph.initializer.push(tensor);
     this.initializers.set(tensor.name, tensor);
     this.names.add(tensor.name);

@@ -9,8 +9,8 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { CorruptFileError, FileNotFoundError } from '../errors.js';
-import { AtomicFile, atomicWriteFile } from '../util/fs.js';
-import { halfToFloat } from '../util/fp16.js';
+import { AtomicFile, atomicWriteFile } from '../files/fs.js';
+import { halfToFloat } from './fp16.js';
 import {
   DataType, ModelCodec, elementSize, toNumber,
   type GraphProto, type ModelProto, type StringStringEntry, type TensorProto,

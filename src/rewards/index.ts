@@ -4,4 +4,3 @@ export { defineReward, checkRewardValues, type Reward, type RewardFn, type Rewar
 export { vaderReward, afinnReward, keywordReward, type AfinnMode } from './lexicon.js';
 export { probeReward, loadProbeJson } from './probe.js';
 export { moduleReward, verifierReward, loadUserFunction, parseModuleRef, type ModuleRef, type UserRewardFn } from './module.js';
-export { UnknownRewardError, RewardValueError, RewardModuleError } from './errors.js';

@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import Sentiment from 'sentiment';
 import { defineReward, type Reward } from './types.js';
-import { UnknownRewardError } from './errors.js';
+import { UnknownRewardError } from '../errors.js';
 
 /** vader-sentiment is untyped CommonJS: loaded through require and typed here, with no ambient declaration. */
 interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }

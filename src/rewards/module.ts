@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RewardModuleError, RewardValueError, UnknownRewardError } from './errors.js';
+import { RewardModuleError, RewardValueError, UnknownRewardError } from '../errors.js';
 import { defineReward, type Reward, type RewardItem } from './types.js';
 
 export type UserRewardFn = (item: RewardItem) => unknown;

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { afinnReward, keywordReward, vaderReward } from './lexicon.js';
-import { UnknownRewardError } from './errors.js';
+import { UnknownRewardError } from '../errors.js';
 import { loadUserFunction, moduleReward, parseModuleRef, verifierReward } from './module.js';
 import { loadProbeJson, probeReward } from './probe.js';
 import type { Reward, RewardContext } from './types.js';

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { FileNotFoundError, InvalidArgumentError, InvalidDataError, ShapeMismatchError } from '../errors.js';
 import { captureResponseActivations } from '../embed/response-activations.js';
-import { readJsonFile } from '../util/fs.js';
+import { readJsonFile } from '../files/fs.js';
 import type { HookedModel } from '../runtime/model.js';
 import { defineReward, type ProbeDirection, type Reward, type RewardItem } from './types.js';
 

@@ -4,8 +4,8 @@
  * that it returns one finite number per item and names the offending
  * candidate otherwise, so a NaN is never averaged into a result.
  */
+import { RewardValueError } from '../errors.js';
 import type { HookedModel } from '../runtime/model.js';
-import { RewardValueError } from './errors.js';
 
 export interface RewardItem {
   prompt: string;

@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { CacheLayout } from '../hooks/manifest.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, ModelMismatchError } from '../errors.js';
 import { emptyFloat, idTensor, selectBatchRows } from './tensors.js';
 
 export interface KvCache {
@@ -70,7 +70,7 @@ export function advanceCache(layout: CacheLayout, cache: KvCache, outputs: Recor
   present.forEach((name, i) => {
     const t = outputs[name];
     const p = past[i];
-    if (!t || !p) throw new Error(`missing cache output ${name}`);
+    if (!t || !p) throw new ModelMismatchError(`the model returned no cache output ${name} (hooks.json declares it); rebuild or re-instrument the model`);
     tensors.set(p, t);
   });
   return { batch: cache.batch, length: cache.length + seqLen, tensors };

@@ -6,16 +6,11 @@
  *   3. a download from the Hugging Face Hub (ONNX_STEER_HUB_URL overrides the
  *      endpoint), with a progress bar on a TTY.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel } from '../build/index.js';
 import { FileNotFoundError } from '../errors.js';
-import { manifestPath, readManifest } from '../hooks/manifest.js';
-import { sha256Files } from '../util/fs.js';
-import { removeOnInterrupt } from '../util/interrupt.js';
-import { withFs } from '../validate/paths.js';
+import { cacheDir, cachedCheckpointBuild } from './checkpoint-cache.js';
 import { downloadFiles } from './download.js';
 
 export const DEFAULT_REPO = 'raincandy-u/TinyStories-656K';
@@ -31,11 +26,7 @@ export function packageRoot(): string {
   return process.cwd();
 }
 
-export function cacheDir(): string {
-  if (process.env.ONNX_STEER_CACHE) return resolve(process.env.ONNX_STEER_CACHE);
-  const base = process.env.XDG_CACHE_HOME ? resolve(process.env.XDG_CACHE_HOME) : join(homedir(), '.cache');
-  return join(base, 'onnx-steer');
-}
+export { cacheDir } from './checkpoint-cache.js';
 
 export interface ResolveOptions {
   /** Called with download progress (bytes). */
@@ -67,28 +58,5 @@ export async function resolveDefaultCheckpoint(options: ResolveOptions = {}): Pr
  * keyed by the checkpoint's fingerprint, so a changed checkpoint rebuilds.
  */
 export async function defaultModelDir(options: ResolveOptions = {}): Promise<string> {
-  const checkpoint = await resolveDefaultCheckpoint(options);
-  const files = ['config.json', 'model.safetensors'].map((f) => join(checkpoint, f));
-  const key = sha256Files(files).slice(0, 16);
-  const dir = join(cacheDir(), 'models', `tinystories-656k-${key}`);
-  if (existsSync(manifestPath(dir))) {
-    readManifest(dir);
-    return dir;
-  }
-  withFs(dirname(dir), 'create the model cache', () => mkdirSync(dirname(dir), { recursive: true }));
-  const tmp = `${dir}.${process.pid}.${Date.now()}.building`;
-  const release = removeOnInterrupt(tmp);
-  try {
-    await buildModel(checkpoint, tmp, { force: true });
-    try {
-      renameSync(tmp, dir);
-    } catch (err) {
-      // Another process finished the same build first: use theirs.
-      if (!existsSync(manifestPath(dir))) throw err;
-    }
-  } finally {
-    if (existsSync(tmp) && statSync(tmp).isDirectory()) rmSync(tmp, { recursive: true, force: true });
-    release();
-  }
-  return dir;
+  return cachedCheckpointBuild(await resolveDefaultCheckpoint(options), { name: 'tinystories-656k' });
 }

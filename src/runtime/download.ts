@@ -9,8 +9,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { DownloadError } from '../errors.js';
-import { tempPathFor } from '../util/fs.js';
-import { removeOnInterrupt } from '../util/interrupt.js';
+import { tempPathFor } from '../files/fs.js';
+import { removeOnInterrupt } from '../files/interrupt.js';
 import { withFs } from '../validate/paths.js';
 
 export type ProgressFn = (file: string, received: number, total: number | undefined) => void;

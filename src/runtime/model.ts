@@ -10,13 +10,12 @@ import { scoreContinuations, type ScoreOptions, type ScoredContinuation } from '
 import type { HooksManifest } from '../hooks/manifest.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkArray, checkObject, checkTokenIds, isRecord, shown } from '../validate/index.js';
-import { ModelRunner } from './runner.js';
-import type { SessionOptions } from './session.js';
+import { ModelRunner, type RunnerOptions } from './runner.js';
 import { TextTokenizer, type ChatMessage } from './tokenizer.js';
 
 export type ModelInput = string | readonly ChatMessage[] | readonly number[];
 
-export type LoadOptions = SessionOptions;
+export type LoadOptions = RunnerOptions;
 
 export class HookedModel {
   readonly runner: ModelRunner;

@@ -13,6 +13,7 @@ import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { int64Tensor } from '../onnx/attributes.js';
 import { makeValueInfo } from '../onnx/graph.js';
 import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto.js';
+import { LowRankPacker, packLowRankInputs, type LowRankLayout } from './lowrank-packing.js';
 
 type Kind = 'steer' | 'ablate' | 'renorm';
 
@@ -22,6 +23,8 @@ export interface PackLayout {
   kinds: Partial<Record<Kind, PackedKind>>;
   /** Per-site input name → its kind and slot in the packed input. */
   slots: Map<string, { kind: Kind; slot: number }>;
+  /** The low-rank map's inputs, when sites have one (see lowrank-packing.ts). */
+  lowRank?: LowRankLayout;
 }
 
 function opset(model: ModelProto): number {
@@ -66,6 +69,8 @@ export function packHookInputs(model: ModelProto, sites: readonly HookSiteInfo[]
   }
   // Split nodes first: every consumer comes later in topological order.
   graph.node.unshift(...splitNodes);
+  const lowRank = packLowRankInputs(model, sites, hidden, dtype);
+  if (lowRank) layout.lowRank = lowRank;
   return layout;
 }
 
@@ -78,22 +83,26 @@ export class HookPacker {
   private readonly dtype: FloatDtype;
   private readonly zeros = new Map<Kind, ort.Tensor>();
   private readonly buffers = new Map<Kind, Float32Array | Uint16Array>();
+  private readonly lowRank: LowRankPacker | undefined;
 
   constructor(layout: PackLayout, dtype: FloatDtype) {
     this.layout = layout;
     this.dtype = dtype;
+    this.lowRank = layout.lowRank ? new LowRankPacker(layout.lowRank, dtype) : undefined;
     for (const [kind, k] of Object.entries(layout.kinds) as [Kind, PackedKind][]) {
       const n = k.names.length * k.width;
       this.zeros.set(kind, new ort.Tensor(dtype === 'float16' ? 'float16' : 'float32', dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n), [1, 1, n]));
     }
   }
 
-  has(name: string): boolean { return this.layout.slots.has(name); }
+  has(name: string): boolean { return this.layout.slots.has(name) || this.lowRank?.has(name) === true; }
 
   /** Packed feeds for a step, from per-site tensors ([b|1, s|1, width]). */
   pack(hookFeeds: Record<string, ort.Tensor> | undefined): Record<string, ort.Tensor> {
     const byKind = new Map<Kind, [number, ort.Tensor][]>();
+    const lowRank: [string, ort.Tensor][] = [];
     for (const [name, t] of Object.entries(hookFeeds ?? {})) {
+      if (this.lowRank?.has(name)) { lowRank.push([name, t]); continue; }
       const slot = this.layout.slots.get(name);
       if (!slot) throw new InvalidArgumentError(`the model has no hook input named "${name}"`);
       let list = byKind.get(slot.kind);
@@ -105,6 +114,7 @@ export class HookPacker {
       const list = byKind.get(kind);
       out[k.input] = list ? this.packKind(kind, k, list) : (this.zeros.get(kind) as ort.Tensor);
     }
+    if (this.lowRank) Object.assign(out, this.lowRank.pack(lowRank));
     return out;
   }
 

@@ -15,6 +15,15 @@ import { idTensor, toFloat32, type Float32Tensor } from './tensors.js';
 import { readModel } from '../onnx/io.js';
 import { ModelCodec } from '../onnx/proto.js';
 import { HookPacker, packHookInputs, type PackLayout } from './packing.js';
+import { addLowRankSites } from '../hooks/lowrank.js';
+
+export interface RunnerOptions extends SessionOptions {
+  /**
+   * Give every hook site the low-rank map input pair in the session's graph
+   * (hooks/lowrank.ts), when the model on disk was built without it.
+   */
+  lowRank?: boolean;
+}
 
 export interface ForwardArgs {
   /** Token ids, row-major [batch, seqLen]. */
@@ -68,13 +77,15 @@ export class ModelRunner {
    * created from the graph with the per-site hook inputs replaced by packed
    * inputs (see packing.ts), fed zeros when a step steers nothing.
    */
-  static async open(dir: string, options: SessionOptions = {}): Promise<ModelRunner> {
-    const manifest = readManifest(dir);
+  static async open(dir: string, options: RunnerOptions = {}): Promise<ModelRunner> {
+    const { lowRank, ...sessionOptions } = options;
+    let manifest = readManifest(dir);
     const path = join(dir, manifest.model);
     const { model } = readModel(path);
     checkManifestAgainstGraph(manifest, model, path);
+    if (lowRank && manifest.sites.some((s) => !s.lowRank)) manifest = { ...manifest, sites: addLowRankSites(model, manifest.sites, manifest.hiddenSize, manifest.dtype) };
     const layout = packHookInputs(model, manifest.sites, manifest.hiddenSize, manifest.dtype);
-    const session = await createSession(ModelCodec.encode(model), { ...options, externalDataDir: dir, label: path });
+    const session = await createSession(ModelCodec.encode(model), { ...sessionOptions, externalDataDir: dir, label: path });
     return new ModelRunner(dir, manifest, session, layout);
   }
 

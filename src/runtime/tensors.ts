@@ -1,7 +1,7 @@
 /** Small helpers around onnxruntime tensors and row-major typed arrays. */
 import * as ort from 'onnxruntime-node';
 import type { FloatDtype, IdDtype } from '../hooks/manifest.js';
-import { fromHalfArray, toHalfArray } from '../util/fp16.js';
+import { fromHalfArray, toHalfArray } from '../onnx/fp16.js';
 
 /** A row-major float32 array with its shape. */
 export interface Float32Tensor { data: Float32Array; dims: number[] }

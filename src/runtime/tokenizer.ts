@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers';
 import { CorruptFileError, FileNotFoundError, InvalidArgumentError } from '../errors.js';
-import { readJsonFile } from '../util/fs.js';
+import { readJsonFile } from '../files/fs.js';
 
 /** A chat message; roles are usually system, user and assistant. */
 export interface ChatMessage { role: string; content: string }

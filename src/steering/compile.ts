@@ -8,8 +8,8 @@
 import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
-import { floatToHalf } from '../util/fp16.js';
-import { activeAt, planForRow, scheduleAt, type Intervention, type SteeringPlan } from './plan.js';
+import { floatToHalf } from '../onnx/fp16.js';
+import { activeAt, planForRow, scheduleAt, type Intervention, type LowRankMap, type SteeringPlan } from './plan.js';
 
 export interface StepRows {
   /** Absolute position of the step's first token, per row. */
@@ -21,7 +21,7 @@ export interface StepRows {
   seqLen: number;
 }
 
-interface SiteBuffers { steer?: Float32Array; ablate?: Float32Array; gate?: Float32Array; steerHalf?: Uint16Array; ablateHalf?: Uint16Array; gateHalf?: Uint16Array }
+interface SiteBuffers { steer?: Float32Array; ablate?: Float32Array; gate?: Float32Array; lrV?: Float32Array; lrU?: Float32Array; steerHalf?: Uint16Array; ablateHalf?: Uint16Array; gateHalf?: Uint16Array; lrVHalf?: Uint16Array; lrUHalf?: Uint16Array }
 
 export class CompiledPlan {
   private readonly plan: SteeringPlan | undefined;
@@ -32,6 +32,8 @@ export class CompiledPlan {
   private readonly buffers = new Map<string, SiteBuffers>();
   /** Sites touched by the plan. */
   readonly touched: readonly string[];
+  /** The largest low-rank map rank in the plan (0: none); every step's low-rank feeds use it. */
+  private readonly rank: number = 0;
 
   constructor(plan: SteeringPlan | undefined, sites: readonly HookSiteInfo[], hidden: number, dtype: FloatDtype) {
     this.plan = plan;
@@ -44,6 +46,10 @@ export class CompiledPlan {
       for (const iv of row ?? []) {
         touched.add(iv.site);
         if ((iv.operator ?? 'add') !== 'add') this.unit.set(iv, normalized(iv.vector));
+        if (iv.lowRank) {
+          if (!this.sites.get(iv.site)?.lowRank) throw new InvalidArgumentError(`${iv.site} has no low-rank map inputs; build or instrument the model with --low-rank, or load it with lowRank: true`);
+          this.rank = Math.max(this.rank, iv.lowRank.rank);
+        }
         if (iv.normPreserving && !this.sites.get(iv.site)?.renorm) {
           throw new InvalidArgumentError(`${iv.site} has no norm-preserving gate; build or instrument the model with --norm-preserving`);
         }
@@ -75,6 +81,10 @@ export class CompiledPlan {
       gate.fill(0, 0, batch * len);
       let anyAblate = false;
       let anyGate = false;
+      let anyLowRank = false;
+      const R = this.rank;
+      const lrSize = R > 0 ? size * R : 0;
+      if (lrSize > 0) this.lowRankBuffers(bufs, lrSize);
       for (let b = 0; b < batch; b++) {
         const ivs = planForRow(this.plan, step.planRows?.[b] ?? b);
         for (const iv of ivs) {
@@ -97,6 +107,10 @@ export class CompiledPlan {
               const k = (iv.strength ?? 1) * scheduleAt(iv.schedule, pos, prompt);
               const v = iv.vector;
               for (let h = 0; h < H; h++) steer[base + h] = (steer[base + h] as number) + k * (v[h] as number);
+              if (iv.lowRank) {
+                if (!anyLowRank) { (bufs.lrV as Float32Array).fill(0, 0, lrSize); (bufs.lrU as Float32Array).fill(0, 0, lrSize); anyLowRank = true; }
+                addLowRank(bufs.lrV as Float32Array, bufs.lrU as Float32Array, base * R, iv.lowRank, R, H, k);
+              }
             }
           }
         }
@@ -105,6 +119,10 @@ export class CompiledPlan {
       out[site.steer] = this.tensor(bufs, 'steer', size, dims);
       if (anyAblate) out[site.ablate] = this.tensor(bufs, 'ablate', size, dims);
       if (anyGate && site.renorm) out[site.renorm] = this.tensor(bufs, 'gate', batch * len, [batch, len, 1]);
+      if (anyLowRank && site.lowRank) {
+        out[site.lowRank.v] = this.tensor(bufs, 'lrV', lrSize, [batch, len, H, R]);
+        out[site.lowRank.u] = this.tensor(bufs, 'lrU', lrSize, [batch, len, H, R]);
+      }
     }
     return out;
   }
@@ -137,7 +155,14 @@ export class CompiledPlan {
     return b;
   }
 
-  private tensor(bufs: SiteBuffers, which: 'steer' | 'ablate' | 'gate', size: number, dims: number[]): ort.Tensor {
+  private lowRankBuffers(b: SiteBuffers, size: number): void {
+    if ((b.lrV?.length ?? 0) >= size) return;
+    b.lrV = new Float32Array(size);
+    b.lrU = new Float32Array(size);
+    if (this.dtype === 'float16') { b.lrVHalf = new Uint16Array(size); b.lrUHalf = new Uint16Array(size); }
+  }
+
+  private tensor(bufs: SiteBuffers, which: 'steer' | 'ablate' | 'gate' | 'lrV' | 'lrU', size: number, dims: number[]): ort.Tensor {
     const src = bufs[which] as Float32Array;
     if (this.dtype === 'float16') {
       const half = bufs[`${which}Half`] as Uint16Array;
@@ -155,4 +180,20 @@ function normalized(v: Float32Array): Float32Array {
   const out = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) * inv;
   return out;
+}
+
+/**
+ * Adds map m at strength k into the [H, R] blocks at `offset` of the V and U
+ * feeds: V gets m.v in its first m.rank columns, U gets k · m.u. Two maps at
+ * one site and position would need rank r1 + r2; the plan validator allows
+ * one map per site and row, so the columns never collide.
+ */
+function addLowRank(V: Float32Array, U: Float32Array, offset: number, m: LowRankMap, R: number, H: number, k: number): void {
+  const r = m.rank;
+  for (let h = 0; h < H; h++) {
+    for (let c = 0; c < r; c++) {
+      V[offset + h * R + c] = m.v[h * r + c] as number;
+      U[offset + h * R + c] = k * (m.u[h * r + c] as number);
+    }
+  }
 }

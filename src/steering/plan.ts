@@ -35,6 +35,20 @@ export interface Intervention {
    * with `normPreserving`.
    */
   normPreserving?: boolean;
+  /**
+   * The low-rank map: adds strength · (h·V)·Uᵀ, with h the site's residual
+   * before steering (on top of strength · vector). V and U are row-major
+   * [hidden, rank]. Needs a model built, instrumented or loaded with
+   * `lowRank` (see hooks/lowrank.ts).
+   */
+  lowRank?: LowRankMap;
+}
+
+/** A rank-r map x ↦ (x·V)·Uᵀ, V and U row-major [hidden, rank]. */
+export interface LowRankMap {
+  rank: number;
+  v: Float32Array;
+  u: Float32Array;
 }
 
 /** One plan for every row, or a plan per row (null/empty = unsteered row). */
@@ -78,6 +92,7 @@ export function validatePlan(plan: SteeringPlan | undefined, hiddenSize: number,
   const rows = Array.isArray(plan) ? [plan as readonly Intervention[]] : (plan as { rows: readonly (readonly Intervention[] | null)[] }).rows;
   for (const row of rows) {
     const ablated = new Set<string>();
+    const mapped = new Set<string>();
     for (const iv of row ?? []) {
       hasSite(iv.site);
       if (iv.vector.length !== hiddenSize) {
@@ -96,10 +111,24 @@ export function validatePlan(plan: SteeringPlan | undefined, hiddenSize: number,
         for (let i = 0; i < iv.vector.length; i++) norm += (iv.vector[i] as number) ** 2;
         if (norm === 0) throw new InvalidArgumentError(`cannot ablate a zero vector at ${iv.site}`);
       }
+      if (iv.lowRank) {
+        checkLowRank(iv.site, iv.lowRank, hiddenSize, op);
+        if (mapped.has(iv.site)) throw new InvalidArgumentError(`only one low-rank map per site and row (${iv.site}); add two maps by concatenating their ranks`);
+        mapped.add(iv.site);
+      }
       const p = iv.positions;
       if (p !== undefined && typeof p === 'object' && (!Number.isInteger(p.start) || p.start < 0 || (p.end !== undefined && p.end <= p.start))) {
         throw new InvalidArgumentError(`invalid position window ${JSON.stringify(p)}`);
       }
     }
+  }
+}
+
+function checkLowRank(site: string, m: LowRankMap, hidden: number, op: SteeringOperator): void {
+  if (op === 'ablate') throw new InvalidArgumentError(`${site}: a pure ablation takes no low-rank map (use add or ablate-add)`);
+  if (!Number.isInteger(m.rank) || m.rank < 1 || m.rank >= hidden) throw new InvalidArgumentError(`${site}: low-rank map rank must be an integer in [1, ${hidden - 1}] (below the hidden size ${hidden}), got ${m.rank}`);
+  for (const [name, a] of [['V', m.v], ['U', m.u]] as const) {
+    if (a.length !== hidden * m.rank) throw new InvalidArgumentError(`${site}: low-rank ${name} has ${a.length} values, expected ${hidden}×${m.rank}`);
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new InvalidArgumentError(`${site}: low-rank ${name} has a non-finite value at index ${i}`);
   }
 }

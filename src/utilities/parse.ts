@@ -7,7 +7,8 @@ import { MiniLMEmbedder } from '../embed/minilm.js';
 import type { HookedModel } from '../runtime/model.js';
 import { hiddenUtility, minilmUtility } from './embedding.js';
 import { chrFMatrix, rougeLMatrix, type ChrFOptions } from './lexical.js';
-import { settle, UnknownUtilityError, type Utility, type UtilityItem } from './types.js';
+import { UnknownUtilityError } from '../errors.js';
+import { settle, type Utility, type UtilityItem } from './types.js';
 
 export interface UtilityContext {
   model?: HookedModel;

@@ -2,7 +2,6 @@
  * The utility interface for MBR: u(y, y') between candidates of one prompt,
  * and the full N×N matrix m[i·N + j] = u(y_i, y_j) as a Float64Array.
  */
-import { SteeringError } from '../errors.js';
 
 export interface UtilityItem {
   response: string;
@@ -22,14 +21,6 @@ export interface Utility {
   readonly sites: readonly string[];
   /** The N×N matrix, written into `out` (length N²) when given. */
   matrix(items: readonly UtilityItem[], out?: Float64Array): Promise<Float64Array>;
-}
-
-export class UnknownUtilityError extends SteeringError {
-  readonly spec: string;
-  constructor(spec: string, detail: string) {
-    super('USAGE', `${detail}; utilities: hidden[:<site>], minilm, rouge-l, chrf`);
-    this.spec = spec;
-  }
 }
 
 /** Runs `fn` and returns its result as a promise (a throw becomes a rejection). */

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 import type { HookedModel } from '../runtime/model.js';
 import type { Intervention } from '../steering/plan.js';
-import { mustExist } from '../util/fs.js';
+import { mustExist } from '../files/fs.js';
 import type { Judge } from './judges.js';
 import type { ToPlanOptions, SteeringVector } from './vector.js';
 

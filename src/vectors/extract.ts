@@ -12,7 +12,7 @@ import { effectCurve, fluentRange, type EffectPoint } from './effect.js';
 import type { SiteMeta } from './format.js';
 import { methodSpec } from './methods.js';
 import type { PairDataset } from './pairs.js';
-import { formatReadPosition, type ReadPosition } from './read.js';
+import { formatReadPosition, type ReadPosition } from './positions.js';
 import { l2norm, meanDifferenceNorm, meanRowNorm } from './samples.js';
 import { separability } from './separability.js';
 import { DEFAULT_FRACTIONS, DEFAULT_MAX_PERPLEXITY_RATIO, defaultRead, fitSites, sweep, type SiteData, type SweepReport } from './sweep.js';

@@ -1,7 +1,9 @@
 /**
- * The vector file format (JSON, `onnx-steer.vector` version 1). Directions
- * are stored as base64 of little-endian float32, so a save/load round trip is
- * bit-exact. Loading validates everything and throws typed errors: bad JSON
+ * The vector file format (JSON, `onnx-steer.vector`). Directions are stored
+ * as base64 of little-endian float32, so a save/load round trip is
+ * bit-exact. Version 2 adds an optional low-rank map per site (`lowRank`:
+ * rank, V and U as row-major [hidden, rank] float32, and its fit); version 1
+ * files (no map) still load, and files are written as version 2. Loading validates everything and throws typed errors: bad JSON
  * or structure → CorruptFileError, wrong dimensions → ShapeMismatchError,
  * non-finite values → InvalidDataError.
  */
@@ -9,7 +11,9 @@ import { createHash } from 'node:crypto';
 import { CorruptFileError, InvalidDataError, ShapeMismatchError } from '../errors.js';
 
 export const VECTOR_FORMAT = 'onnx-steer.vector';
-export const VECTOR_VERSION = 1;
+export const VECTOR_VERSION = 2;
+/** Versions this reader accepts. */
+export const VECTOR_VERSIONS: readonly number[] = [1, 2];
 
 export interface ModelIdentity {
   /** sha256 fingerprint from hooks.json. */
@@ -44,6 +48,32 @@ export interface SiteMeta {
   /** Mean L2 norm of the residual at the site over the pairs: the scale strengths act against. */
   residualNorm?: number;
   separability?: SiteSeparability;
+  /** How the site's low-rank map was fitted, when it has one. */
+  lowRankFit?: LowRankFit;
+}
+
+/** Held-out quality of a ridge-fitted low-rank map δ ≈ b + (h·V)·Uᵀ (see vectors/lowrank-fit.ts). */
+export interface LowRankFit {
+  rank: number;
+  /** Ridge penalty λ (absolute; `lambdaScale` = λ ÷ (trace(XᵀX)/hidden)). */
+  lambda: number;
+  lambdaScale: number;
+  /** Held-out R² of the chosen (rank, λ) over folds of pairs. */
+  r2: number;
+  /** Held-out R² of the constant predictor (the mean difference): the baseline the map must beat. */
+  r2Constant: number;
+  folds: number;
+  /** Samples (tokens) fitted. */
+  samples: number;
+  intercept: boolean;
+}
+
+/** A site's stored low-rank map. */
+export interface LowRankArrays {
+  rank: number;
+  /** Row-major [hidden, rank]. */
+  v: Float32Array;
+  u: Float32Array;
 }
 
 export interface VectorMetadata {
@@ -60,6 +90,8 @@ export interface VectorMetadata {
   recommendedStrength?: { min: number; max: number };
   /** How a derived vector was made, e.g. `scale(joy, 2)`. */
   derivation?: string;
+  /** RAHF-Dual: the two models whose difference the vector is (`model` is the one it steers). */
+  sources?: { preferred: ModelIdentity; dispreferred: ModelIdentity };
   sites: Record<string, SiteMeta>;
 }
 
@@ -67,11 +99,13 @@ export interface VectorFileSite extends SiteMeta {
   name: string;
   /** base64 of little-endian float32 [hiddenSize]. */
   direction: string;
+  /** Version 2: the low-rank map, V and U as base64 float32 [hiddenSize × rank], row-major. */
+  lowRank?: { rank: number; v: string; u: string };
 }
 
 export interface VectorFile extends Omit<VectorMetadata, 'sites'> {
   format: typeof VECTOR_FORMAT;
-  version: typeof VECTOR_VERSION;
+  version: number;
   encoding: 'float32-le-base64';
   hiddenSize: number;
   sites: VectorFileSite[];
@@ -83,15 +117,28 @@ export interface VectorFile extends Omit<VectorMetadata, 'sites'> {
   checksum?: string;
 }
 
-/** The checksum of a vector's data (see VectorFile.checksum). */
-export function vectorChecksum(directions: Iterable<readonly [string, Float32Array]>): string {
+/**
+ * The checksum of a vector's data (see VectorFile.checksum): per site, its
+ * name, a zero byte and its direction's float32 bytes; for a site with a
+ * low-rank map, then its rank and the V and U bytes.
+ */
+export function vectorChecksum(directions: Iterable<readonly [string, Float32Array]>, lowRank: ReadonlyMap<string, LowRankArrays> = new Map()): string {
   const hash = createHash('sha256');
-  for (const [name, v] of directions) {
-    hash.update(Buffer.from(name, 'utf8'));
-    hash.update(Buffer.alloc(1));
+  const floats = (v: Float32Array) => {
     const bytes = Buffer.alloc(v.length * 4);
     for (let i = 0; i < v.length; i++) bytes.writeFloatLE(v[i] as number, i * 4);
     hash.update(bytes);
+  };
+  for (const [name, v] of directions) {
+    hash.update(Buffer.from(name, 'utf8'));
+    hash.update(Buffer.alloc(1));
+    floats(v);
+    const map = lowRank.get(name);
+    if (map) {
+      hash.update(Buffer.from(`lowRank:${map.rank}`, 'utf8'));
+      floats(map.v);
+      floats(map.u);
+    }
   }
   return `sha256:${hash.digest('hex')}`;
 }
@@ -104,16 +151,16 @@ export function encodeFloat32(v: Float32Array): string {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export function decodeFloat32(text: string, hidden: number, where: string): Float32Array {
-  if (!BASE64.test(text) || text.length % 4 !== 0) throw new CorruptFileError(where, 'direction is not valid base64');
+export function decodeFloat32(text: string, hidden: number, where: string, what = 'direction', expected = `hiddenSize is ${hidden}`): Float32Array {
+  if (!BASE64.test(text) || text.length % 4 !== 0) throw new CorruptFileError(where, `${what} is not valid base64`);
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length !== hidden * 4) {
-    throw new ShapeMismatchError(`${where}: direction has ${bytes.length / 4} values, hiddenSize is ${hidden}`);
+    throw new ShapeMismatchError(`${where}: ${what} has ${bytes.length / 4} values, ${expected}`);
   }
   const out = new Float32Array(hidden);
   for (let i = 0; i < hidden; i++) {
     const x = bytes.readFloatLE(i * 4);
-    if (!Number.isFinite(x)) throw new InvalidDataError(`${where}: direction has a non-finite value (${x}) at index ${i}`);
+    if (!Number.isFinite(x)) throw new InvalidDataError(`${where}: ${what} has a non-finite value (${x}) at index ${i}`);
     out[i] = x;
   }
   return out;
@@ -136,14 +183,20 @@ function checkSiteMeta(s: Record<string, unknown>, where: string): SiteMeta {
     need(isObj(sep) && ['folds', 'accuracy', 'margin', 'effectSize', 'probeAccuracy'].every((k) => isNum(sep[k])), where, '"separability" needs numeric folds, accuracy, margin, effectSize, probeAccuracy');
     meta.separability = { folds: sep.folds as number, accuracy: sep.accuracy as number, margin: sep.margin as number, effectSize: sep.effectSize as number, probeAccuracy: sep.probeAccuracy as number };
   }
+  if (s.lowRankFit !== undefined) {
+    const f = s.lowRankFit;
+    const keys = ['rank', 'lambda', 'lambdaScale', 'r2', 'r2Constant', 'folds', 'samples'] as const;
+    need(isObj(f) && keys.every((k) => isNum(f[k])) && typeof f.intercept === 'boolean', where, `"lowRankFit" needs numeric ${keys.join(', ')} and a boolean intercept`);
+    meta.lowRankFit = { rank: f.rank as number, lambda: f.lambda as number, lambdaScale: f.lambdaScale as number, r2: f.r2 as number, r2Constant: f.r2Constant as number, folds: f.folds as number, samples: f.samples as number, intercept: f.intercept };
+  }
   return meta;
 }
 
 /** Validates a parsed vector file; returns metadata and directions. */
-export function parseVectorFile(raw: unknown, where: string): { meta: VectorMetadata; directions: Map<string, Float32Array> } {
+export function parseVectorFile(raw: unknown, where: string): { meta: VectorMetadata; directions: Map<string, Float32Array>; lowRank: Map<string, LowRankArrays> } {
   need(isObj(raw), where, 'a vector file is a JSON object');
   need(raw.format === VECTOR_FORMAT, where, `not an onnx-steer vector (format ${JSON.stringify(raw.format)})`);
-  need(raw.version === VECTOR_VERSION, where, `unsupported vector version ${JSON.stringify(raw.version)}`);
+  need(typeof raw.version === 'number' && VECTOR_VERSIONS.includes(raw.version), where, `unsupported vector version ${JSON.stringify(raw.version)} (this reader takes ${VECTOR_VERSIONS.join(', ')})`);
   need(raw.encoding === 'float32-le-base64', where, `unsupported encoding ${JSON.stringify(raw.encoding)}`);
   const hidden = raw.hiddenSize;
   need(typeof hidden === 'number' && Number.isInteger(hidden) && hidden > 0, where, '"hiddenSize" must be a positive integer');
@@ -155,16 +208,26 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
   need(isObj(lib) && typeof lib.name === 'string' && typeof lib.version === 'string', where, '"library" needs name and version');
   need(Array.isArray(raw.sites) && raw.sites.length > 0, where, '"sites" must be a non-empty array');
   const directions = new Map<string, Float32Array>();
+  const lowRank = new Map<string, LowRankArrays>();
   const sites: Record<string, SiteMeta> = {};
   raw.sites.forEach((s: unknown, i: number) => {
     need(isObj(s) && typeof s.name === 'string' && s.name.length > 0 && typeof s.direction === 'string', where, `sites[${i}] needs a name and a direction`);
     need(!directions.has(s.name), where, `site ${s.name} appears twice`);
-    directions.set(s.name, decodeFloat32(s.direction, hidden, `${where} (${s.name})`));
-    sites[s.name] = checkSiteMeta(s, `${where} (${s.name})`);
+    const at = `${where} (${s.name})`;
+    directions.set(s.name, decodeFloat32(s.direction, hidden, at));
+    sites[s.name] = checkSiteMeta(s, at);
+    if (s.lowRank !== undefined) {
+      need(raw.version !== 1, where, `site ${s.name} has a low-rank map, which version 1 files cannot carry`);
+      const m = s.lowRank;
+      need(isObj(m) && typeof m.rank === 'number' && Number.isInteger(m.rank) && m.rank >= 1 && m.rank < hidden && typeof m.v === 'string' && typeof m.u === 'string', at, `"lowRank" needs an integer rank in [1, ${hidden - 1}] and base64 v, u`);
+      const n = hidden * m.rank;
+      const expected = `expected ${hidden}×${m.rank}`;
+      lowRank.set(s.name, { rank: m.rank, v: decodeFloat32(m.v, n, at, 'low-rank V', expected), u: decodeFloat32(m.u, n, at, 'low-rank U', expected) });
+    }
   });
   if (raw.checksum !== undefined) {
     need(typeof raw.checksum === 'string' && /^sha256:[0-9a-f]{64}$/.test(raw.checksum), where, '"checksum" must be "sha256:<64 hex digits>"');
-    const actual = vectorChecksum(directions);
+    const actual = vectorChecksum(directions, lowRank);
     if (actual !== raw.checksum) throw new CorruptFileError(where, `checksum mismatch: the stored directions do not match ${raw.checksum.slice(0, 19)}… (the file was altered or damaged)`);
   }
   const meta: VectorMetadata = {
@@ -177,6 +240,12 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
   if (typeof raw.name === 'string') meta.name = raw.name;
   if (typeof raw.description === 'string') meta.description = raw.description;
   if (typeof raw.derivation === 'string') meta.derivation = raw.derivation;
+  if (raw.sources !== undefined) {
+    const src = raw.sources;
+    const ident = (m: unknown): m is ModelIdentity => isObj(m) && typeof m.fingerprint === 'string' && typeof m.architecture === 'string' && isNum(m.hiddenSize);
+    need(isObj(src) && ident(src.preferred) && ident(src.dispreferred), where, '"sources" needs preferred and dispreferred models (fingerprint, architecture, hiddenSize)');
+    meta.sources = { preferred: identity(src.preferred), dispreferred: identity(src.dispreferred) };
+  }
   if (raw.dataset !== undefined) {
     const d = raw.dataset;
     need(isObj(d) && typeof d.sha256 === 'string' && isNum(d.size) && isNum(d.pairs) && (d.kind === 'responses' || d.kind === 'instructions'), where, '"dataset" needs sha256, size, pairs and kind');
@@ -187,20 +256,26 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
     need(isObj(r) && isNum(r.min) && isNum(r.max) && r.min <= r.max, where, '"recommendedStrength" needs numbers min ≤ max');
     meta.recommendedStrength = { min: r.min, max: r.max };
   }
-  return { meta, directions };
+  return { meta, directions, lowRank };
 }
 
-function siteEntry(name: string, m: SiteMeta | undefined, v: Float32Array): VectorFileSite {
+function identity(m: ModelIdentity): ModelIdentity {
+  return { fingerprint: m.fingerprint, architecture: m.architecture, hiddenSize: m.hiddenSize };
+}
+
+function siteEntry(name: string, m: SiteMeta | undefined, v: Float32Array, map?: LowRankArrays): VectorFileSite {
   const out: VectorFileSite = { name, norm: m?.norm ?? 0, direction: '' };
   if (m?.contrastNorm !== undefined) out.contrastNorm = m.contrastNorm;
   if (m?.residualNorm !== undefined) out.residualNorm = m.residualNorm;
   if (m?.separability) out.separability = m.separability;
+  if (m?.lowRankFit) out.lowRankFit = { ...m.lowRankFit };
   out.direction = encodeFloat32(v);
+  if (map) out.lowRank = { rank: map.rank, v: encodeFloat32(map.v), u: encodeFloat32(map.u) };
   return out;
 }
 
 /** The file form, with keys in a fixed order (so equal vectors write equal bytes). */
-export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<string, Float32Array>): VectorFile {
+export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<string, Float32Array>, lowRank: ReadonlyMap<string, LowRankArrays> = new Map()): VectorFile {
   const file: VectorFile = {
     format: VECTOR_FORMAT,
     version: VECTOR_VERSION,
@@ -215,12 +290,13 @@ export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<strin
   if (meta.description !== undefined) file.description = meta.description;
   if (meta.read !== undefined) file.read = meta.read;
   if (meta.derivation !== undefined) file.derivation = meta.derivation;
+  if (meta.sources) file.sources = { preferred: identity(meta.sources.preferred), dispreferred: identity(meta.sources.dispreferred) };
   if (meta.dataset) {
     const d = meta.dataset;
     file.dataset = { sha256: d.sha256, size: d.size, pairs: d.pairs, kind: d.kind, ...(d.file !== undefined ? { file: d.file } : {}) };
   }
   if (meta.recommendedStrength) file.recommendedStrength = { min: meta.recommendedStrength.min, max: meta.recommendedStrength.max };
-  file.sites = [...directions.entries()].map(([name, v]) => siteEntry(name, meta.sites[name], v));
-  file.checksum = vectorChecksum(directions.entries());
+  file.sites = [...directions.entries()].map(([name, v]) => siteEntry(name, meta.sites[name], v, lowRank.get(name)));
+  file.checksum = vectorChecksum(directions.entries(), lowRank);
   return file;
 }

@@ -7,11 +7,14 @@
  * also carries `"response"` is an instruction contrast (RAHF SCIT-style): the
  * same response under a good (`chosen`) and a bad (`rejected`) instruction.
  * Every line of a file is of one kind. `id` and `meta` are free-form and
- * ignored; any other key is an error, so typos do not pass silently.
+ * ignored. Numeric score annotations, as preference datasets carry them
+ * (`chosen_vader`, `rejected_vader`, `score_chosen`, `score_rejected`: keys
+ * starting `chosen_`, `rejected_` or `score_` with a number), are kept in
+ * `scores`. Any other key is an error, so typos do not pass silently.
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 import { readInputFile, shown } from '../validate/index.js';
-import { sha256Bytes } from '../util/fs.js';
+import { sha256Bytes } from '../files/fs.js';
 
 /** `responses`: chosen/rejected are two responses to one prompt. `instructions`: two instructions for one response. */
 export type ContrastKind = 'responses' | 'instructions';
@@ -27,6 +30,8 @@ export interface ContrastPair {
   response?: string;
   /** 1-based line number in the source file. */
   line: number;
+  /** Numeric score annotations of the line (e.g. `chosen_vader`), when it has any. */
+  scores?: Record<string, number>;
 }
 
 export interface PairDataset {
@@ -41,6 +46,7 @@ export interface PairDataset {
 }
 
 const KNOWN_KEYS = new Set(['prompt', 'system', 'chosen', 'rejected', 'positive', 'negative', 'response', 'id', 'meta']);
+const SCORE_KEY = /^(chosen|rejected|score)_[A-Za-z0-9_]+$/;
 
 function fail(source: string, line: number, message: string): never {
   throw new InvalidDataError(`${source}:${line}: ${message}`);
@@ -85,8 +91,16 @@ export function parsePairs(text: string | Uint8Array, source = '<pairs>'): PairD
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail(source, line, 'expected a JSON object');
     const obj = parsed as Record<string, unknown>;
+    let scores: Record<string, number> | undefined;
     for (const key of Object.keys(obj)) {
-      if (!KNOWN_KEYS.has(key)) fail(source, line, `unknown key "${key}" (expected prompt, system, chosen/positive, rejected/negative, response)`);
+      if (KNOWN_KEYS.has(key)) continue;
+      if (SCORE_KEY.test(key)) {
+        const v = obj[key];
+        if (typeof v !== 'number' || !Number.isFinite(v)) fail(source, line, `score annotation "${key}" must be a finite number, got ${JSON.stringify(v)}`);
+        (scores ??= {})[key] = v;
+        continue;
+      }
+      fail(source, line, `unknown key "${key}" (expected prompt, system, chosen/positive, rejected/negative, response, or numeric chosen_*/rejected_*/score_* annotations)`);
     }
     const chosen = side(obj, 'chosen', 'positive', source, line);
     const rejected = side(obj, 'rejected', 'negative', source, line);
@@ -108,6 +122,7 @@ export function parsePairs(text: string | Uint8Array, source = '<pairs>'): PairD
     if (prompt !== undefined) pair.prompt = prompt;
     if (system !== undefined) pair.system = system;
     if (response !== undefined) pair.response = response;
+    if (scores) pair.scores = scores;
     pairs.push(pair);
   });
   if (pairs.length === 0) throw new InvalidDataError(`${source}: no pairs (the file is empty or holds only blank lines)`);

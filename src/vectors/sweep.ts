@@ -10,7 +10,7 @@ import { encodePairs, type EncodedPair } from './encode.js';
 import { effectCurve, fluentRange, type EffectPoint } from './effect.js';
 import { methodSpec, type DirectionMethod } from './methods.js';
 import type { PairDataset } from './pairs.js';
-import { formatReadPosition, readContrast, type ReadPosition } from './read.js';
+import { formatReadPosition, readContrast, type ReadPosition } from './positions.js';
 import { l2norm, meanDifferenceNorm, meanRowNorm, type ContrastSamples } from './samples.js';
 import { fitFolds, separability, type FoldResult, type Separability } from './separability.js';
 

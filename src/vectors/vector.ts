@@ -9,9 +9,9 @@ import { readInputFile } from '../validate/index.js';
 import { CorruptFileError, InvalidArgumentError, ModelMismatchError, ShapeMismatchError } from '../errors.js';
 import type { HooksManifest } from '../hooks/manifest.js';
 import type { Intervention, PositionSpec, SteeringOperator, StrengthSchedule } from '../steering/plan.js';
-import { atomicWriteFile } from '../util/fs.js';
+import { atomicWriteFile } from '../files/fs.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
-import { parseVectorFile, toVectorFile, type ModelIdentity, type SiteMeta, type VectorFile, type VectorMetadata } from './format.js';
+import { parseVectorFile, toVectorFile, type LowRankArrays, type ModelIdentity, type SiteMeta, type VectorFile, type VectorMetadata } from './format.js';
 import { l2norm } from './samples.js';
 
 /** Anything that can say which model it is: a HookedModel or its manifest. */
@@ -36,6 +36,11 @@ export interface ToPlanOptions {
   schedule?: StrengthSchedule;
   /** Keep the residual norm at each steered position (needs a norm-preserving model). */
   normPreserving?: boolean;
+  /**
+   * Apply the sites' low-rank maps, when the vector has them (default true):
+   * h' = h + strength·(b + (h·V)·Uᵀ). With false, only the constant part b.
+   */
+  lowRank?: boolean;
 }
 
 export interface LoadVectorOptions {
@@ -46,17 +51,24 @@ export interface LoadVectorOptions {
 export class SteeringVector {
   readonly meta: Readonly<VectorMetadata>;
   private readonly dirs: ReadonlyMap<string, Float32Array>;
+  private readonly maps: ReadonlyMap<string, LowRankArrays>;
 
-  private constructor(meta: VectorMetadata, dirs: Map<string, Float32Array>) {
+  private constructor(meta: VectorMetadata, dirs: Map<string, Float32Array>, maps: Map<string, LowRankArrays> = new Map()) {
     this.meta = Object.freeze(meta);
     this.dirs = dirs;
+    this.maps = maps;
   }
 
   /**
    * A vector from per-site directions (copied) and metadata; site norms in
-   * the metadata are recomputed from the directions.
+   * the metadata are recomputed from the directions. `lowRank` gives sites a
+   * low-rank map (V, U row-major [hidden, rank], rank < hidden; copied).
    */
-  static create(directions: ReadonlyMap<string, ArrayLike<number>> | Readonly<Record<string, ArrayLike<number>>>, meta: Omit<VectorMetadata, 'library' | 'sites'> & { sites?: Record<string, SiteMeta>; library?: VectorMetadata['library'] }): SteeringVector {
+  static create(
+    directions: ReadonlyMap<string, ArrayLike<number>> | Readonly<Record<string, ArrayLike<number>>>,
+    meta: Omit<VectorMetadata, 'library' | 'sites'> & { sites?: Record<string, SiteMeta>; library?: VectorMetadata['library'] },
+    lowRank: ReadonlyMap<string, LowRankArrays> = new Map(),
+  ): SteeringVector {
     const entries: [string, ArrayLike<number>][] = directions instanceof Map
       ? [...(directions as ReadonlyMap<string, ArrayLike<number>>).entries()]
       : Object.entries(directions as Readonly<Record<string, ArrayLike<number>>>);
@@ -71,7 +83,17 @@ export class SteeringVector {
       dirs.set(site, copy);
       sites[site] = { ...(meta.sites?.[site] ?? {}), norm: l2norm(copy) };
     }
-    return new SteeringVector({ ...meta, library: meta.library ?? { name: LIBRARY_NAME, version: LIBRARY_VERSION }, sites }, dirs);
+    const maps = new Map<string, LowRankArrays>();
+    for (const [site, m] of lowRank) {
+      if (!dirs.has(site)) throw new InvalidArgumentError(`low-rank map for ${site}, which has no direction`);
+      if (!Number.isInteger(m.rank) || m.rank < 1 || m.rank >= H) throw new InvalidArgumentError(`low-rank map for ${site}: rank must be an integer in [1, ${H - 1}] (below the hidden size ${H}), got ${m.rank}`);
+      if (m.v.length !== H * m.rank || m.u.length !== H * m.rank) throw new ShapeMismatchError(`low-rank map for ${site}: V and U must have ${H}×${m.rank} values`);
+      const v = Float32Array.from(m.v);
+      const u = Float32Array.from(m.u);
+      for (const a of [v, u]) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new InvalidArgumentError(`low-rank map for ${site} has a non-finite value at index ${i}`);
+      maps.set(site, { rank: m.rank, v, u });
+    }
+    return new SteeringVector({ ...meta, library: meta.library ?? { name: LIBRARY_NAME, version: LIBRARY_VERSION }, sites }, dirs, maps);
   }
 
   get sites(): string[] { return [...this.dirs.keys()]; }
@@ -89,9 +111,18 @@ export class SteeringVector {
 
   norm(site: string): number { return l2norm(this.dirs.get(site) ?? []); }
 
+  /** Whether `site` carries a low-rank map. */
+  hasLowRank(site: string): boolean { return this.maps.has(site); }
+
+  /** A copy of the site's low-rank map, if it has one. */
+  lowRank(site: string): LowRankArrays | undefined {
+    const m = this.maps.get(site);
+    return m ? { rank: m.rank, v: Float32Array.from(m.v), u: Float32Array.from(m.u) } : undefined;
+  }
+
   // ---- arithmetic (immutable) ----
 
-  private derive(dirs: Map<string, Float32Array>, derivation: string, keep: { strength?: (r: { min: number; max: number }) => { min: number; max: number } | undefined; siteMeta?: boolean } = {}): SteeringVector {
+  private derive(dirs: Map<string, Float32Array>, derivation: string, keep: { strength?: (r: { min: number; max: number }) => { min: number; max: number } | undefined; siteMeta?: boolean } = {}, maps: Map<string, LowRankArrays> = new Map()): SteeringVector {
     const { recommendedStrength, sites: _sites, ...rest } = this.meta;
     const meta: VectorMetadata = { ...rest, method: rest.method, derivation, sites: {} };
     if (recommendedStrength && keep.strength) {
@@ -99,7 +130,14 @@ export class SteeringVector {
       if (r) meta.recommendedStrength = r;
     }
     for (const [site, v] of dirs) meta.sites[site] = keep.siteMeta ? { ...(this.meta.sites[site] ?? {}), norm: l2norm(v) } : { norm: l2norm(v) };
-    return new SteeringVector(meta, dirs);
+    return new SteeringVector(meta, dirs, maps);
+  }
+
+  /** Every map with U scaled by k (the map is linear in U). */
+  private scaledMaps(k: number): Map<string, LowRankArrays> {
+    const out = new Map<string, LowRankArrays>();
+    for (const [site, m] of this.maps) out.set(site, { rank: m.rank, v: m.v, u: m.u.map((x) => x * k) });
+    return out;
   }
 
   private combine(other: SteeringVector, sign: 1 | -1, op: string): SteeringVector {
@@ -113,7 +151,25 @@ export class SteeringVector {
       for (let i = 0; i < H; i++) out[i] = (a?.[i] ?? 0) + sign * (b?.[i] ?? 0);
       dirs.set(site, out);
     }
-    return this.derive(dirs, `(${this.label()} ${op} ${other.label()})`);
+    // Sums of maps are maps of the summed rank: [V₁ V₂] and [U₁ ±U₂], column-concatenated.
+    const maps = new Map<string, LowRankArrays>();
+    for (const site of dirs.keys()) {
+      const a = this.maps.get(site);
+      const b = other.maps.get(site);
+      if (!a && !b) continue;
+      const parts = [...(a ? [{ m: a, s: 1 }] : []), ...(b ? [{ m: b, s: sign }] : [])];
+      const rank = parts.reduce((n, p) => n + p.m.rank, 0);
+      if (rank >= H) throw new InvalidArgumentError(`the sum of the low-rank maps at ${site} would have rank ${rank}, not below the hidden size ${H}`);
+      const v = new Float32Array(H * rank);
+      const u = new Float32Array(H * rank);
+      let col = 0;
+      for (const { m, s } of parts) {
+        for (let h = 0; h < H; h++) for (let c = 0; c < m.rank; c++) { v[h * rank + col + c] = m.v[h * m.rank + c] as number; u[h * rank + col + c] = s * (m.u[h * m.rank + c] as number); }
+        col += m.rank;
+      }
+      maps.set(site, { rank, v, u });
+    }
+    return this.derive(dirs, `(${this.label()} ${op} ${other.label()})`, {}, maps);
   }
 
   add(other: SteeringVector): SteeringVector { return this.combine(other, 1, '+'); }
@@ -127,27 +183,35 @@ export class SteeringVector {
     return this.derive(dirs, `(${this.label()} * ${k})`, {
       siteMeta: false,
       strength: (r) => (k === 0 ? undefined : k > 0 ? { min: r.min / k, max: r.max / k } : { min: r.max / k, max: r.min / k }),
-    });
+    }, this.scaledMaps(k));
   }
 
   negate(): SteeringVector { return this.scale(-1); }
 
-  /** Every site's direction scaled to unit norm (zero directions are refused). */
+  /** Every site's direction scaled to unit norm (zero directions are refused); a site's map scales with it. */
   normalize(): SteeringVector {
     const dirs = new Map<string, Float32Array>();
+    const maps = new Map<string, LowRankArrays>();
     for (const [site, v] of this.dirs) {
       const n = l2norm(v);
       if (!(n > 0)) throw new InvalidArgumentError(`cannot normalize the zero direction at ${site}`);
       dirs.set(site, v.map((x) => x / n));
+      const m = this.maps.get(site);
+      if (m) maps.set(site, { rank: m.rank, v: m.v, u: m.u.map((x) => x / n) });
     }
-    return this.derive(dirs, `normalize(${this.label()})`);
+    return this.derive(dirs, `normalize(${this.label()})`, {}, maps);
   }
 
   restrictToSites(sites: readonly string[]): SteeringVector {
     if (sites.length === 0) throw new InvalidArgumentError('restrictToSites needs at least one site');
     const dirs = new Map<string, Float32Array>();
-    for (const s of sites) dirs.set(s, this.direction(s));
-    return this.derive(dirs, this.meta.derivation ?? this.label(), { siteMeta: true, strength: (r) => r });
+    const maps = new Map<string, LowRankArrays>();
+    for (const s of sites) {
+      dirs.set(s, this.direction(s));
+      const m = this.maps.get(s);
+      if (m) maps.set(s, m);
+    }
+    return this.derive(dirs, this.meta.derivation ?? this.label(), { siteMeta: true, strength: (r) => r }, maps);
   }
 
   private label(): string { return this.meta.derivation ?? this.meta.name ?? 'vector'; }
@@ -184,13 +248,15 @@ export class SteeringVector {
       if (options.positions !== undefined) iv.positions = options.positions;
       if (options.schedule) iv.schedule = options.schedule;
       if (options.normPreserving) iv.normPreserving = true;
+      const map = options.lowRank === false ? undefined : this.maps.get(site);
+      if (map) iv.lowRank = { rank: map.rank, v: Float32Array.from(map.v), u: Float32Array.from(map.u) };
       return iv;
     });
   }
 
   // ---- files ----
 
-  toJSON(): VectorFile { return toVectorFile(this.meta, this.dirs); }
+  toJSON(): VectorFile { return toVectorFile(this.meta, this.dirs, this.maps); }
 
   /** Writes the vector file atomically. */
   save(path: string): void {
@@ -198,8 +264,8 @@ export class SteeringVector {
   }
 
   static fromJSON(raw: unknown, where = '<vector>'): SteeringVector {
-    const { meta, directions } = parseVectorFile(raw, where);
-    return new SteeringVector(meta, directions);
+    const { meta, directions, lowRank } = parseVectorFile(raw, where);
+    return new SteeringVector(meta, directions, lowRank);
   }
 
   static load(path: string, options: LoadVectorOptions = {}): SteeringVector {

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentModel, locateOnnx } from '../../src/instrument/index.js';
 import { readModel } from '../../src/onnx/io.js';
-import { sha256Files } from '../../src/util/fs.js';
+import { sha256Files } from '../../src/files/fs.js';
 import type { HooksManifest } from '../../src/hooks/manifest.js';
 import { DECODERS, tempDir } from '../helpers/fixtures.js';
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { afinnReward, keywordReward, vaderReward } from '../../src/rewards/lexicon.js';
 import { checkRewardValues, defineReward, type RewardItem } from '../../src/rewards/types.js';
-import { RewardValueError, UnknownRewardError } from '../../src/rewards/errors.js';
+import { RewardValueError, UnknownRewardError } from '../../src/errors.js';
 
 const item = (response: string, prompt = 'Once upon a time'): RewardItem => ({ prompt, response });
 

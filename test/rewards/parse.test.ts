@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileNotFoundError, InvalidArgumentError, InvalidDataError, ShapeMismatchError } from '../../src/errors.js';
 import { parseReward } from '../../src/rewards/parse.js';
-import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../src/rewards/errors.js';
+import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../src/errors.js';
 import type { ProbeDirection, RewardItem } from '../../src/rewards/types.js';
 import { tempDir } from '../helpers/paths.js';
 

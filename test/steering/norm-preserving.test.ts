@@ -1,7 +1,7 @@
 /** The norm-preserving gate: built and instrumented models, fp32 and fp16. */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/build/index.js';
+import { buildModel } from '../../src/builder/index.js';
 import { instrumentModel } from '../../src/instrument/index.js';
 import { ModelRunner } from '../../src/runtime/runner.js';
 import { CompiledPlan } from '../../src/steering/compile.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { chrF, chrFMatrix, rougeL, rougeLMatrix, words } from '../../src/utilities/lexical.js';
 import { parseUtility } from '../../src/utilities/parse.js';
-import { UnknownUtilityError } from '../../src/utilities/types.js';
+import { UnknownUtilityError } from '../../src/errors.js';
 
 describe('ROUGE-L F1', () => {
   it('hand-computed values', () => {

@@ -8,7 +8,7 @@ import { registerExtract } from '../../src/cli/commands/extract.js';
 import { registerGenerate } from '../../src/cli/commands/generate.js';
 import { parsePositions, parseVectorArg } from '../../src/cli/commands/steering-options.js';
 import { registerSweep } from '../../src/cli/commands/sweep.js';
-import { ModelMismatchError, OutputExistsError, UsageError } from '../../src/errors.js';
+import { InvalidSpecError, ModelMismatchError, OutputExistsError, UsageError } from '../../src/errors.js';
 import { HookedModel } from '../../src/runtime/model.js';
 import { extractVector } from '../../src/vectors/extract.js';
 import { loadPairs } from '../../src/vectors/pairs.js';
@@ -47,7 +47,7 @@ describe('onnx-steer extract', () => {
       await model.dispose();
     }
     await expect(cli('extract', '--model', modelDir, '--pairs', pairs, '--sites', 'blocks.0.hook_resid_post', '-o', out)).rejects.toThrow(OutputExistsError);
-    await expect(cli('extract', '--model', modelDir, '--pairs', pairs, '--read', 'middle', '-o', join(work.path, 'x.json'))).rejects.toThrow(UsageError);
+    await expect(cli('extract', '--model', modelDir, '--pairs', pairs, '--read', 'middle', '-o', join(work.path, 'x.json'))).rejects.toThrow(InvalidSpecError);
   });
 
   it('exits 1 with a one-line message naming the bad line', () => {

@@ -31,7 +31,13 @@ describe('parsePairs', () => {
     expect(ds.pairs[0]?.response).toBe('Once upon a time');
   });
 
+  it('keeps numeric score annotations (chosen_*, rejected_*, score_*)', () => {
+    const ds = parsePairs(line({ prompt: 'p', chosen: 'a', rejected: 'b', chosen_vader: 0.9, rejected_vader: -0.7, score_chosen: 8 }));
+    expect(ds.pairs[0]?.scores).toEqual({ chosen_vader: 0.9, rejected_vader: -0.7, score_chosen: 8 });
+  });
+
   const bad: [string, string, RegExp][] = [
+    ['a non-numeric score annotation', line({ chosen: 'a', rejected: 'b', chosen_vader: 'high' }), /score annotation "chosen_vader" must be a finite number/],
     ['malformed JSON', `${line({ chosen: 'a', rejected: 'b' })}\n{"chosen": "a",`, /f\.jsonl:2: not valid JSON/],
     ['a non-object', '[1, 2]', /f\.jsonl:1: expected a JSON object/],
     ['a missing side', line({ chosen: 'a' }), /f\.jsonl:1: missing "rejected" \(or "negative"\)/],

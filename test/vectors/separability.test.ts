@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { InvalidSpecError } from '../../src/errors.js';
 import { fluentRange, type EffectPoint } from '../../src/vectors/effect.js';
 import { meanDiff } from '../../src/vectors/methods.js';
-import { formatReadPosition, parseReadPosition } from '../../src/vectors/read.js';
+import { formatReadPosition, parseReadPosition } from '../../src/vectors/positions.js';
 import type { ContrastSamples } from '../../src/vectors/samples.js';
 import { fitFolds, foldAssignment, separability } from '../../src/vectors/separability.js';
 
@@ -54,6 +54,6 @@ describe('read positions', () => {
     expect(parseReadPosition('response:8')).toEqual({ kind: 'response', tokens: 8 });
     expect(parseReadPosition('index:-2')).toEqual({ kind: 'index', index: -2 });
     expect(formatReadPosition(parseReadPosition('index:-2'))).toBe('index:-2');
-    for (const bad of ['first', 'response:0', 'index:x']) expect(() => parseReadPosition(bad)).toThrow(UsageError);
+    for (const bad of ['first', 'response:0', 'index:x']) expect(() => parseReadPosition(bad)).toThrow(InvalidSpecError);
   });
 });

@@ -11,7 +11,7 @@ import { evaluateSteering, loadPrompts, type EvaluationReport } from '../../src/
 import { extractVector } from '../../src/vectors/extract.js';
 import { judgeByName } from '../../src/vectors/judges.js';
 import { loadPairs } from '../../src/vectors/pairs.js';
-import { parseReadPosition } from '../../src/vectors/read.js';
+import { parseReadPosition } from '../../src/vectors/positions.js';
 import { HELDOUT_PROMPTS, SHIPPED } from '../../src/vectors/shipped.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { loadDefault } from '../helpers/models.js';

@@ -2,7 +2,7 @@
  * The report's tables as plain data (headers + string cells), rendered to
  * markdown or HTML by the writers. One function per table, pure.
  */
-import type { Interval } from '../../select/stats.js';
+import type { Interval } from '../../selection/stats.js';
 import type { ArmResult } from '../metrics.js';
 import type { ABResult } from '../harness.js';
 import type { BetaCalibration, OveroptimizationStudy } from '../study.js';

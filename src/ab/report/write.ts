@@ -9,7 +9,7 @@
  * argmax over i in subset of proxy[i] + β·mean_{j in subset} utility[i][j].
  */
 import { join } from 'node:path';
-import { atomicWriteFiles } from '../../util/fs.js';
+import { atomicWriteFiles } from '../../files/fs.js';
 import type { ABResult } from '../harness.js';
 import type { Pool } from '../pool.js';
 import { renderCharts, type RenderedCharts } from './charts.js';

@@ -10,7 +10,7 @@ import { runBestOfN, type BestOfNResult } from '../../ab/bon.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';
 import { UsageError } from '../../errors.js';
 import { parseReward } from '../../rewards/parse.js';
-import { SELECTOR_NAMES, type SelectorName } from '../../select/selectors.js';
+import { SELECTOR_NAMES, type SelectorName } from '../../selection/selectors.js';
 import { parseUtility } from '../../utilities/parse.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';

@@ -1,7 +1,7 @@
 /** `onnx-steer build`: Hugging Face safetensors checkpoint → hooked ONNX decoder directory. */
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { buildModel, type BuildOptions } from '../../build/index.js';
+import { buildModel, type BuildOptions } from '../../builder/index.js';
 import { UsageError } from '../../errors.js';
 import type { HooksManifest } from '../../hooks/manifest.js';
 import { printJson } from '../common.js';
@@ -15,6 +15,7 @@ interface BuildCliOptions {
   attention?: string;
   force?: boolean;
   normPreserving?: boolean;
+  lowRank?: boolean;
   json?: boolean;
 }
 
@@ -46,6 +47,7 @@ export function registerBuild(program: Command): void {
     .option('--sites <list>', 'comma-separated hook sites: kinds (hook_resid_pre,hook_resid_mid,hook_resid_post) or names (blocks.3.hook_resid_post); default all', listOption('--sites', { unique: true }))
     .option('--attention <kind>', 'attention implementation: standard (left padding) or gqa (com.microsoft GroupQueryAttention, right padding)')
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
+    .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
     .option('--force', 'replace an existing non-empty output directory')
     .option('--json', 'print the build summary as JSON')
     .action(async (checkpoint: string, opts: BuildCliOptions) => {
@@ -59,6 +61,7 @@ export function registerBuild(program: Command): void {
       if (opts.sites) options.sites = opts.sites;
       if (opts.attention) options.attention = opts.attention;
       if (opts.normPreserving) options.normPreserving = true;
+      if (opts.lowRank) options.lowRank = true;
       const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'building [{bar}] {value}/{total} tensors', stream: process.stderr, hideCursor: true }) : undefined;
       if (bar) {
         let started = false;

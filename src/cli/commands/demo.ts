@@ -16,7 +16,7 @@ import { extractVector } from '../../vectors/extract.js';
 import { loadPrompts } from '../../vectors/evaluate.js';
 import { vaderJudge } from '../../vectors/judges.js';
 import { loadPairs } from '../../vectors/pairs.js';
-import { parseReadPosition } from '../../vectors/read.js';
+import { parseReadPosition } from '../../vectors/positions.js';
 import { l2norm } from '../../vectors/samples.js';
 import { HELDOUT_PROMPTS, SHIPPED, shippedDir } from '../../vectors/shipped.js';
 import { SteeringVector } from '../../vectors/vector.js';

@@ -2,17 +2,22 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { extractVector } from '../../vectors/extract.js';
+import { RAHF_DUAL } from '../../vectors/dual.js';
+import { runDual } from './extract-dual.js';
+import { summarizeVector } from './vector-summary.js';
 import { methodNames } from '../../vectors/methods.js';
 import { loadPairs } from '../../vectors/pairs.js';
-import { parseReadPosition } from '../../vectors/read.js';
+import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
-import type { SteeringVector } from '../../vectors/vector.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
 import { checkOutputFile, parseListText, quantityOption } from '../../validate/index.js';
 
 interface ExtractCliOptions extends ModelCliOptions {
   pairs?: string;
+  preferredModel?: string;
+  dispreferredModel?: string;
+  targetModel?: string;
   method: string;
   sites: string;
   read?: string;
@@ -25,27 +30,15 @@ interface ExtractCliOptions extends ModelCliOptions {
   force?: boolean;
 }
 
-export function summarizeVector(v: SteeringVector): string {
-  const m = v.meta;
-  const lines = [
-    `${m.name ?? 'vector'}: ${m.method}, read ${m.read ?? '?'}, ${m.dataset ? `${m.dataset.pairs} pairs (sha256 ${m.dataset.sha256.slice(0, 12)}…)` : 'no dataset'}`,
-    `model ${m.model.architecture}, hidden ${m.model.hiddenSize}, fingerprint ${m.model.fingerprint.slice(0, 16)}…`,
-  ];
-  for (const site of v.sites) {
-    const s = m.sites[site];
-    const sep = s?.separability;
-    lines.push(`  ${site}: norm ${(s?.norm ?? 0).toFixed(3)}, |mean diff| ${(s?.contrastNorm ?? 0).toFixed(2)}, |h| ${(s?.residualNorm ?? 0).toFixed(1)}` +
-      (sep ? `, held-out accuracy ${sep.accuracy.toFixed(2)} (probe ${sep.probeAccuracy.toFixed(2)}), effect size ${sep.effectSize.toFixed(2)}` : ''));
-  }
-  if (m.recommendedStrength) lines.push(`fluent strengths: ${m.recommendedStrength.min.toFixed(2)} … ${m.recommendedStrength.max.toFixed(2)}`);
-  return lines.join('\n');
-}
 
 export function registerExtract(program: Command): void {
   const cmd = program.command('extract').description('extract a steering vector from contrast pairs (JSONL)');
   addModelOptions(cmd)
     .option('--pairs <file>', 'pairs file: JSONL of {prompt?, chosen, rejected, system?} (or positive/negative; add "response" for instruction contrasts)')
-    .option('--method <name>', `direction method: ${methodNames().join(', ')}`, 'mean-diff')
+    .option('--method <name>', `direction method: ${[...methodNames(), RAHF_DUAL].join(', ')}`, 'mean-diff')
+    .option('--preferred-model <dir>', 'rahf-dual: the preferred-tuned model (hooked directory or HF checkpoint)')
+    .option('--dispreferred-model <dir>', 'rahf-dual: the dispreferred-tuned model (hooked directory or HF checkpoint)')
+    .option('--target-model <dir>', 'rahf-dual: the model the vector will steer (default: the dispreferred model)')
     .option('--sites <list>', 'auto (take the sweep\'s recommendation) or comma-separated site names', 'auto')
     .option('--read <pos>', 'read position: last, mean (response tokens), response[:K] (per token, RAHF), index:<k> (default: mean; response:64 for instruction contrasts)')
     .option('--folds <k>', 'folds for held-out separability and effects', quantityOption('folds'), 5)
@@ -60,6 +53,13 @@ export function registerExtract(program: Command): void {
       if (!opts.pairs) throw new UsageError('--pairs <file> is required');
       if (!opts.output) throw new UsageError('-o/--output <file> is required');
       checkOutputFile(opts.output, { force: opts.force === true });
+      if (opts.method === RAHF_DUAL) {
+        await runDual(opts, opts.pairs, opts.output);
+        return;
+      }
+      for (const flag of ['preferredModel', 'dispreferredModel', 'targetModel'] as const) {
+        if (opts[flag]) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for --method ${RAHF_DUAL} only`);
+      }
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
       const sites = opts.sites === 'auto' ? 'auto' as const : parseListText('--sites', opts.sites, { unique: true });

@@ -11,6 +11,7 @@ interface InstrumentCliOptions {
   sites?: string[];
   force?: boolean;
   normPreserving?: boolean;
+  lowRank?: boolean;
   json?: boolean;
 }
 
@@ -34,6 +35,7 @@ export function registerInstrument(program: Command): void {
     .requiredOption('-o, --output <dir>', 'output directory for model.onnx, hooks.json and tokenizer files')
     .option('--sites <list>', 'comma-separated sites or kinds (hook_resid_pre, hook_resid_mid, hook_resid_post, blocks.3.hook_resid_post); default: all', listOption('--sites', { unique: true }))
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
+    .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
     .option('--force', 'replace an existing output directory')
     .option('--json', 'print the manifest as JSON')
     .action(async (input: string, opts: InstrumentCliOptions) => {
@@ -42,6 +44,7 @@ export function registerInstrument(program: Command): void {
         manifest = await instrumentModel(input, opts.output, {
           force: opts.force ?? false,
           normPreserving: opts.normPreserving ?? false,
+          ...(opts.lowRank ? { lowRank: true } : {}),
           ...(opts.sites && opts.sites.length > 0 ? { sites: opts.sites } : {}),
         });
       } catch (err) {

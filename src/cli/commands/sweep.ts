@@ -1,10 +1,10 @@
 /** `onnx-steer sweep`: per-site separability and steering effect over a strength grid. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { atomicWriteFile } from '../../util/fs.js';
+import { atomicWriteFile } from '../../files/fs.js';
 import { methodNames } from '../../vectors/methods.js';
 import { loadPairs } from '../../vectors/pairs.js';
-import { parseReadPosition } from '../../vectors/read.js';
+import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep, sweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';

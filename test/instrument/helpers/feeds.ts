@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readModel } from '../../../src/onnx/io.js';
-import { halfToFloat } from '../../../src/util/fp16.js';
+import { halfToFloat } from '../../../src/onnx/fp16.js';
 import { ModelCodec } from '../../../src/onnx/proto.js';
 import type { FloatDtype, HooksManifest, NamedInput } from '../../../src/hooks/manifest.js';
 

@@ -1,0 +1,77 @@
+/**
+ * `onnx-steer export` (a vector as a llama.cpp control vector) and
+ * `onnx-steer import` (a GGUF control vector as an onnx-steer vector).
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { guardOutput } from '../../files/fs.js';
+import { readManifest } from '../../hooks/manifest.js';
+import { exportControlVector, importControlVector, readControlVector } from '../../interop/control-vector.js';
+import { SteeringVector } from '../../vectors/vector.js';
+import { parseFloatOption, printJson } from '../common.js';
+import { parseOperator, parsePositions } from './steering-options.js';
+
+interface ExportCliOptions {
+  format?: string; output?: string; scale?: number; operator?: string; positions?: string; modelHint?: string; force?: boolean; json?: boolean;
+}
+interface ImportCliOptions { model?: string; output?: string; name?: string; force?: boolean; json?: boolean }
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a vector for another engine: --format gguf gives a llama.cpp control vector (direction.N = blocks.N.hook_resid_post)')
+    .argument('<vector>', 'vector file (JSON)')
+    .option('--format <fmt>', 'output format: gguf', 'gguf')
+    .option('-o, --output <file>', 'file to write')
+    .option('--scale <s>', 'fold this strength into the data (default: unscaled; pass the strength to llama.cpp)', parseFloatOption('--scale'))
+    .option('--operator <op>', 'the operator the vector is meant for (only add can be exported)')
+    .option('--positions <spec>', 'the positions it is meant for (only all can be exported)')
+    .option('--model-hint <type>', 'controlvector.model_hint (default: from the vector\'s architecture, e.g. llama)')
+    .option('--force', 'overwrite the output')
+    .option('--json', 'print one JSON document')
+    .action((vectorPath: string, opts: ExportCliOptions) => {
+      if (opts.format !== 'gguf') throw new UsageError(`--format must be gguf, got "${opts.format ?? ''}"`);
+      if (!opts.output) throw new UsageError('export needs -o <file.gguf>');
+      const output = resolve(opts.output);
+      guardOutput(output, opts.force ?? false);
+      const vector = SteeringVector.load(resolve(vectorPath));
+      const result = exportControlVector(vector, output, {
+        ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
+        ...(opts.operator !== undefined ? { operator: parseOperator(opts.operator) } : {}),
+        ...(opts.positions !== undefined ? { positions: parsePositions(opts.positions) } : {}),
+        ...(opts.modelHint !== undefined ? { modelHint: opts.modelHint } : {}),
+        force: opts.force ?? false,
+      });
+      const info = readControlVector(output);
+      if (opts.json) {
+        printJson({ output, format: 'gguf', layers: result.layers, scale: result.scale, nEmbd: info.nEmbd, modelHint: info.modelHint, sha256: info.sha256 });
+      } else {
+        const layers = [...result.layers].sort((a, b) => a - b);
+        process.stdout.write(`wrote ${output}: llama.cpp control vector, ${layers.length} direction(s) at layers ${layers.join(', ')}, n_embd ${info.nEmbd}` +
+          `${result.scale !== 1 ? `, scaled by ${result.scale}` : ''}\n  use: llama-server -m model.gguf --control-vector-scaled ${opts.output} <strength>\n`);
+      }
+    });
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command('import')
+    .description('read a GGUF control vector (repeng, llama.cpp cvector-generator, EasySteer, onnx-steer) as a vector for --model')
+    .argument('<file>', 'control vector (.gguf)')
+    .requiredOption('--model <dir>', 'hooked model directory the directions are for (hidden size and block count are checked)')
+    .option('-o, --output <file>', 'vector file to write (JSON)')
+    .option('--name <name>', 'name recorded in the vector (default: the file name)')
+    .option('--force', 'overwrite the output')
+    .option('--json', 'print one JSON document')
+    .action((file: string, opts: ImportCliOptions) => {
+      if (!opts.output) throw new UsageError('import needs -o <vector.json>');
+      const output = resolve(opts.output);
+      guardOutput(output, opts.force ?? false);
+      const manifest = readManifest(resolve(opts.model ?? ''));
+      const vector = importControlVector(resolve(file), { model: manifest, ...(opts.name !== undefined ? { name: opts.name } : {}) });
+      vector.save(output);
+      if (opts.json) printJson({ output, sites: vector.sites, derivation: vector.meta.derivation });
+      else process.stdout.write(`wrote ${output}: ${vector.sites.length} site(s) (${vector.sites.join(', ')}); ${vector.meta.derivation ?? ''}\n`);
+    });
+}

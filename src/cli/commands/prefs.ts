@@ -1,0 +1,119 @@
+/**
+ * `onnx-steer prefs`: DPO, RPO and MRPO of a policy (a model, optionally
+ * steered) against one or more references on preference pairs, by forward
+ * passes. `--policy` and `--reference` take hooked model directories or
+ * Hugging Face checkpoints (built once into the cache); both default to the
+ * default model.
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { checkSameVocabularyDirs } from '../../prefs/compat.js';
+import { formatPreferences, scorePreferences } from '../../prefs/score.js';
+import { HookedModel } from '../../runtime/model.js';
+import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
+import { defaultModelDir } from '../../runtime/default-model.js';
+import { loadPairs } from '../../vectors/pairs.js';
+import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { showProgress } from '../model-option.js';
+import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
+
+interface PrefsCliOptions extends SteeringCliOptions {
+  pairs?: string;
+  policy?: string;
+  reference?: string[];
+  beta?: number;
+  eta?: number;
+  epsilon?: number;
+  limit?: number;
+  threads?: number;
+  ep?: string[];
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Checks the flags that need no model. */
+export function checkPrefsOptions(opts: PrefsCliOptions): void {
+  if (!opts.pairs) throw new UsageError('--pairs <file.jsonl> is required');
+  if (opts.beta !== undefined && !(opts.beta > 0)) throw new UsageError(`--beta must be > 0, got ${opts.beta}`);
+  if (opts.eta !== undefined && !(opts.eta >= 0)) throw new UsageError(`--eta must be ≥ 0, got ${opts.eta}`);
+  if (opts.epsilon !== undefined && !(opts.epsilon > 0 && opts.epsilon < 1)) throw new UsageError(`--epsilon must lie in (0, 1), got ${opts.epsilon}`);
+  if (opts.epsilon !== undefined && (opts.reference?.length ?? 0) < 2) {
+    throw new UsageError('--epsilon is MRPO\'s clipping, and MRPO needs two --reference models (the initial policy, then the external reference)');
+  }
+  if (opts.limit !== undefined && opts.limit < 1) throw new UsageError(`--limit must be ≥ 1, got ${opts.limit}`);
+  if (opts.threads !== undefined && opts.threads < 1) throw new UsageError('--threads must be ≥ 1');
+}
+
+/** Opens each distinct directory once (the same model may be policy and reference). */
+export class ModelSet {
+  private readonly open = new Map<string, Promise<HookedModel>>();
+  constructor(private readonly options: { threads?: number; ep?: string[] }) {}
+
+  /** The hooked directory for a user's argument (building a checkpoint into the cache once). */
+  static resolve(dir: string | undefined): Promise<string> {
+    return dir === undefined ? defaultModelDir() : hookedModelDir(dir);
+  }
+
+  async get(resolved: string): Promise<HookedModel> {
+    let m = this.open.get(resolved);
+    if (!m) {
+      m = HookedModel.load(resolved, {
+        ...(this.options.threads !== undefined ? { intraOpNumThreads: this.options.threads } : {}),
+        ...(this.options.ep ? { executionProviders: this.options.ep } : {}),
+      });
+      this.open.set(resolved, m);
+    }
+    return m;
+  }
+
+  async dispose(): Promise<void> {
+    const all = await Promise.allSettled([...this.open.values()]);
+    for (const r of all) if (r.status === 'fulfilled') await r.value.dispose();
+  }
+}
+
+export function registerPrefs(program: Command): void {
+  const cmd = program.command('prefs').description('DPO, RPO and MRPO of a policy (optionally steered) against reference models on preference pairs, by forward passes');
+  cmd
+    .option('--pairs <file>', 'preference pairs (JSONL: prompt, chosen, rejected)')
+    .option('--policy <dir>', 'policy: hooked model or Hugging Face checkpoint directory (default: the default model)')
+    .option('--reference <dir>', 'reference model (repeatable; the first is the initial policy, the second MRPO\'s external reference; default: the default model)', collect);
+  addSteeringOptions(cmd)
+    .option('--beta <b>', 'DPO β > 0 (default 0.1)', parseFloatOption('--beta'))
+    .option('--eta <η>', 'RPO weight of the chosen NLL, ≥ 0 (default 0.005)', parseFloatOption('--eta'))
+    .option('--epsilon <ε>', 'MRPO clipping in (0, 1) (default 0.1; needs two --reference)', parseFloatOption('--epsilon'))
+    .option('--limit <k>', 'use only the first k pairs', parseIntOption('--limit'))
+    .option('--threads <n>', 'intra-op threads for onnxruntime', parseIntOption('--threads'))
+    .option('--ep <list>', 'execution providers in priority order, e.g. cpu', parseListOption)
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: PrefsCliOptions) => {
+      checkPrefsOptions(opts);
+      const dataset = loadPairs(opts.pairs as string);
+      if (opts.limit !== undefined) dataset.pairs = dataset.pairs.slice(0, opts.limit);
+      const models = new ModelSet({ ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ep ? { ep: opts.ep } : {}) });
+      try {
+        const policyDir = await ModelSet.resolve(opts.policy);
+        const referenceDirs: string[] = [];
+        for (const dir of opts.reference ?? [undefined]) referenceDirs.push(await ModelSet.resolve(dir));
+        for (const dir of referenceDirs) checkSameVocabularyDirs(policyDir, dir);
+        const policy = await models.get(policyDir);
+        const references = [];
+        for (const dir of referenceDirs) references.push(await models.get(dir));
+        const steering = steeringFromOptions(opts, policy);
+        const progress = showProgress(opts.json);
+        const report = await scorePreferences(policy, references, dataset, {
+          ...(opts.beta !== undefined ? { beta: opts.beta } : {}),
+          ...(opts.eta !== undefined ? { eta: opts.eta } : {}),
+          ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}),
+          ...(steering.empty ? {} : { steering: steering.plan(), steeringLabel: steering.describe().split('\n').join('; ') }),
+          ...(progress ? { onProgress: (done: number, total: number) => { if (done === total || done % 50 === 0) process.stderr.write(`scored ${done}/${total}\r`); } } : {}),
+        });
+        if (progress) process.stderr.write('\n');
+        if (opts.json) printJson(report);
+        else process.stdout.write(`${formatPreferences(report)}\n`);
+      } finally {
+        await models.dispose();
+      }
+    });
+}

@@ -1,0 +1,188 @@
+/**
+ * scorePreferences(): DPO, RPO and MRPO of a policy (a model, or a model plus
+ * a steering plan) against one or more reference models on preference pairs,
+ * by forward passes only.
+ *
+ * Pairs follow the project's convention (src/vectors/encode.ts): one text is
+ * the prompt, a space and the response, tokenized at once with BOS as the
+ * tokenizer adds it; the response starts where the text's ids leave the
+ * prompt's own ids. The policy's tokenizer encodes every pair once and every
+ * model scores the same ids, so references must share the tokenizer (checked).
+ * For every pair and model: the summed log π(y|x) of the chosen and of the
+ * rejected response (score(), one batched call per pair and model).
+ */
+import { InvalidArgumentError, InvalidDataError } from '../errors.js';
+import type { HookedModel } from '../runtime/model.js';
+import type { SteeringPlan } from '../steering/plan.js';
+import { encodePairs, type EncodedPair } from '../vectors/encode.js';
+import type { PairDataset } from '../vectors/pairs.js';
+import { checkSameVocabulary } from './compat.js';
+import {
+  checkCriterionParams, DEFAULT_CRITERION_PARAMS, preferenceCriteria, type CriterionParams, type PolicyLogprobs, type SideLogprobs,
+} from './criteria.js';
+
+export interface PreferenceScoreOptions extends Partial<CriterionParams> {
+  /** Steering applied to the policy only (references are always unsteered). */
+  steering?: SteeringPlan;
+  /** A label for the steering in the report, e.g. `joy × 1.5`. */
+  steeringLabel?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PairPreferenceScore {
+  /** 0-based index of the pair in the dataset. */
+  index: number;
+  /** Line of the pair in its file. */
+  line: number;
+  policy: PolicyLogprobs;
+  /** One entry per reference, in order. */
+  references: SideLogprobs[];
+}
+
+export interface ModelRef {
+  dir: string;
+  fingerprint: string;
+}
+
+export interface PreferenceReport {
+  beta: number;
+  eta: number;
+  epsilon: number;
+  policy: ModelRef & { steering: string | null };
+  references: ModelRef[];
+  dataset: { source: string; sha256: string; pairs: number };
+  pairs: PairPreferenceScore[];
+  dpo: { loss: number; accuracy: number; margin: number };
+  rpo: { loss: number; nll: number; lossPerToken: number; nllPerToken: number };
+  /** null with a single reference. */
+  mrpo: { loss: number; accuracy: number; margin: number; alpha: number[]; weights: number[][] } | null;
+  /** Mean over pairs of log π(y_w) − log π_ref(y_w), against the first reference. */
+  chosenShift: number;
+  rejectedShift: number;
+  /** The overoptimization symptom DPO can show and RPO guards against: the chosen log-prob fell. */
+  chosenFell: boolean;
+  findings: string[];
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Summed log-probs of both responses of every pair under one model (optionally steered). */
+export async function pairLogprobs(model: HookedModel, pairs: readonly EncodedPair[], steering?: SteeringPlan, onPair?: () => void): Promise<PolicyLogprobs[]> {
+  const out: PolicyLogprobs[] = [];
+  const opts = steering ? { steering } : {};
+  for (const p of pairs) {
+    let chosen: number; let rejected: number;
+    if (sameIds(p.prompt.pos, p.prompt.neg)) {
+      const [a, b] = await model.score(p.prompt.pos, [p.continuation.pos, p.continuation.neg], opts);
+      chosen = a?.logprob ?? NaN; rejected = b?.logprob ?? NaN;
+    } else {
+      // The boundary token differs between the two texts: each side has its own prompt ids.
+      const [a] = await model.score(p.prompt.pos, [p.continuation.pos], opts);
+      const [b] = await model.score(p.prompt.neg, [p.continuation.neg], opts);
+      chosen = a?.logprob ?? NaN; rejected = b?.logprob ?? NaN;
+    }
+    out.push({ chosen, rejected, chosenTokens: p.continuation.pos.length, rejectedTokens: p.continuation.neg.length });
+    onPair?.();
+  }
+  return out;
+}
+
+/** Encodes a dataset of response pairs for preference scoring (instruction contrasts are refused). */
+export function encodePreferencePairs(model: HookedModel, dataset: PairDataset): EncodedPair[] {
+  if (dataset.kind !== 'responses') {
+    throw new InvalidDataError(`${dataset.source}: preference criteria need chosen/rejected responses; this file holds instruction contrasts ("response" lines)`);
+  }
+  for (const p of dataset.pairs) {
+    for (const [side, text] of [['chosen', p.chosen], ['rejected', p.rejected]] as const) {
+      if (model.tokenizer.encode(text, { addSpecialTokens: false }).length === 0) {
+        throw new InvalidDataError(`${dataset.source}:${p.line}: the ${side} response tokenizes to nothing: ${JSON.stringify(text)}`);
+      }
+    }
+  }
+  try {
+    return encodePairs(model, dataset);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new InvalidDataError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+function describeFindings(r: Omit<PreferenceReport, 'findings'>): string[] {
+  const f: string[] = [];
+  const nats = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)} nats`;
+  f.push(`chosen log-prob ${nats(r.chosenShift)}, rejected ${nats(r.rejectedShift)} relative to the first reference (mean over ${r.pairs.length} pairs)`);
+  if (r.chosenFell) {
+    f.push(r.dpo.margin > 0
+      ? 'the chosen log-prob fell while the DPO margin is positive: the policy wins pairs mostly by lowering the rejected response (the overoptimization symptom that RPO\'s SFT term guards against)'
+      : 'the chosen log-prob fell');
+  }
+  return f;
+}
+
+/** The criteria from per-pair log-probs (pure): the report's numbers without the model identities. */
+export function summarizePreferences(policy: readonly PolicyLogprobs[], references: readonly (readonly SideLogprobs[])[], params: CriterionParams) {
+  const c = preferenceCriteria(policy, references, params);
+  return {
+    dpo: { loss: c.dpo.loss, accuracy: c.dpo.accuracy, margin: c.dpo.margin },
+    rpo: { loss: c.rpo.loss, nll: c.rpo.nll, lossPerToken: c.rpo.lossPerToken, nllPerToken: c.rpo.nllPerToken },
+    mrpo: c.mrpo ? { loss: c.mrpo.loss, accuracy: c.mrpo.accuracy, margin: c.mrpo.margin, alpha: c.mrpo.alpha, weights: c.mrpo.weights } : null,
+    chosenShift: c.chosenShift,
+    rejectedShift: c.rejectedShift,
+    chosenFell: c.chosenFell,
+  };
+}
+
+export async function scorePreferences(policy: HookedModel, references: readonly HookedModel[], dataset: PairDataset, options: PreferenceScoreOptions = {}): Promise<PreferenceReport> {
+  const params: CriterionParams = {
+    beta: options.beta ?? DEFAULT_CRITERION_PARAMS.beta,
+    eta: options.eta ?? DEFAULT_CRITERION_PARAMS.eta,
+    epsilon: options.epsilon ?? DEFAULT_CRITERION_PARAMS.epsilon,
+  };
+  checkCriterionParams(params);
+  if (references.length === 0) throw new InvalidArgumentError('give at least one reference model');
+  for (const ref of references) checkSameVocabulary(policy, ref);
+  const pairs = encodePreferencePairs(policy, dataset);
+  const total = pairs.length * (1 + references.length);
+  let done = 0;
+  const tick = () => { done++; options.onProgress?.(done, total); };
+  const policyScores = await pairLogprobs(policy, pairs, options.steering, tick);
+  const refScores: PolicyLogprobs[][] = [];
+  for (const ref of references) refScores.push(await pairLogprobs(ref, pairs, undefined, tick));
+  const summary = summarizePreferences(policyScores, refScores, params);
+  const report: Omit<PreferenceReport, 'findings'> = {
+    ...params,
+    policy: { dir: policy.dir, fingerprint: policy.manifest.fingerprint, steering: options.steering ? (options.steeringLabel ?? 'steered') : null },
+    references: references.map((r) => ({ dir: r.dir, fingerprint: r.manifest.fingerprint })),
+    dataset: { source: dataset.source, sha256: dataset.sha256, pairs: pairs.length },
+    pairs: pairs.map((p, i) => ({
+      index: i, line: p.line,
+      policy: policyScores[i] as PolicyLogprobs,
+      references: refScores.map((r) => ({ chosen: (r[i] as SideLogprobs).chosen, rejected: (r[i] as SideLogprobs).rejected })),
+    })),
+    ...summary,
+  };
+  return { ...report, findings: describeFindings(report) };
+}
+
+/** A plain-text summary of a report. */
+export function formatPreferences(r: PreferenceReport): string {
+  const f = (x: number, d = 4) => x.toFixed(d);
+  const lines = [
+    `policy ${r.policy.dir}${r.policy.steering ? ` steered by ${r.policy.steering}` : ''}`,
+    ...r.references.map((ref, k) => `reference ${k + 1}${k === 0 && r.references.length > 1 ? ' (initial policy)' : ''}: ${ref.dir}`),
+    `${r.dataset.pairs} pairs from ${r.dataset.source}; β = ${r.beta}, η = ${r.eta}${r.mrpo ? `, ε = ${r.epsilon}` : ''}`,
+    '',
+    'criterion  loss      accuracy  margin',
+    `DPO        ${f(r.dpo.loss)}    ${f(r.dpo.accuracy, 3)}     ${f(r.dpo.margin)}`,
+    `RPO        ${f(r.rpo.loss)}    (NLL of chosen ${f(r.rpo.nll, 2)} nats summed; per-token variant: loss ${f(r.rpo.lossPerToken)}, NLL ${f(r.rpo.nllPerToken, 3)})`,
+  ];
+  if (r.mrpo) {
+    const a = r.mrpo.alpha;
+    const meanAlpha = a.reduce((x, y) => x + y, 0) / a.length;
+    lines.push(`MRPO       ${f(r.mrpo.loss)}    ${f(r.mrpo.accuracy, 3)}     ${f(r.mrpo.margin)}   (mean α ${f(meanAlpha, 3)})`);
+  }
+  lines.push('', ...r.findings);
+  return lines.join('\n');
+}
