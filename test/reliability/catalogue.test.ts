@@ -153,7 +153,7 @@ const CLI: CliCase[] = [
   ['output is a directory', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('adir'), '--force'], 1, /cannot write output .*adir: it is a directory/],
   ['output under a file', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', join(W('afile'), 'v.json')], 1, /afile is not a directory/],
   ['sweep over an existing report', () => ['sweep', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('existing.json')], 1, /output already exists: .*existing\.json \(pass --force/],
-  ['cache is a file', () => ['generate', '--prompt', 'x', '--max-new-tokens', '1'], 1, /cannot create the model cache .*afile.*not a directory/, () => ({ ONNX_STEER_CACHE: W('afile'), ONNX_STEER_CHECKPOINT: TINYSTORIES })],
+  ['cache is a file', () => ['generate', '--prompt', 'x', '--max-new-tokens', '1'], 1, /cannot create .*afile.*not a directory/, () => ({ ONNX_STEER_CACHE: W('afile'), ONNX_STEER_CHECKPOINT: TINYSTORIES })],
   ['build output is a file', () => ['build', TINYSTORIES, '-o', W('afile'), '--force'], 1, /it is a file, not a directory/],
   ['build from a missing checkpoint', () => ['build', W('no-checkpoint'), '-o', W('built')], 1, /not found/],
   ['instrument a non-ONNX file', () => ['instrument', W('afile'), '-o', W('inst')], 1, /not a valid ONNX model|\.onnx/],
