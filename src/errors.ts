@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'FILESYSTEM'
   | 'INTERRUPTED'
+  | 'QUEUE_FULL'
+  | 'UNAVAILABLE'
   | 'RUNTIME';
 
 export interface SteeringErrorOptions {
@@ -72,17 +74,17 @@ export class InvalidSpecError extends SteeringError {
   }
 }
 
-/** A reward spec that names no known reward, or is malformed. */
+/** A reward spec that names no known reward, or is malformed; `known` lists the registered kinds when given. */
 export class UnknownRewardError extends InvalidSpecError {
-  constructor(spec: string, detail: string) {
-    super(spec, `${detail}; rewards: vader, afinn, keyword:<word>, probe:<vector.json>, verifier:<module>#<export>, module:<path>#<export>`);
+  constructor(spec: string, detail: string, known?: readonly string[]) {
+    super(spec, known ? `${detail}; rewards: ${known.join(', ')}` : detail);
   }
 }
 
-/** A utility spec that names no known MBR utility, or is malformed. */
+/** A utility spec that names no known MBR utility, or is malformed; `known` lists the registered kinds when given. */
 export class UnknownUtilityError extends InvalidSpecError {
-  constructor(spec: string, detail: string) {
-    super(spec, `${detail}; utilities: hidden[:<site>], minilm, rouge-l, chrf`);
+  constructor(spec: string, detail: string, known?: readonly string[]) {
+    super(spec, known ? `${detail}; utilities: ${known.join(', ')}` : detail);
   }
 }
 
@@ -183,6 +185,20 @@ export class DownloadError extends SteeringError {
 export class RuntimeFailureError extends SteeringError {
   constructor(message: string, options?: SteeringErrorOptions) {
     super('RUNTIME', message, options);
+  }
+}
+
+/** The serving queue is full: retry later (HTTP 429). */
+export class QueueFullError extends SteeringError {
+  constructor(message: string) {
+    super('QUEUE_FULL', message);
+  }
+}
+
+/** The scheduler no longer accepts work: it is shutting down (HTTP 503). */
+export class SchedulerClosedError extends SteeringError {
+  constructor() {
+    super('UNAVAILABLE', 'the server is shutting down and accepts no new requests');
   }
 }
 

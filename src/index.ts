@@ -8,7 +8,7 @@
 export {
   SteeringError, UsageError, InvalidArgumentError, FileNotFoundError, CorruptFileError, InvalidDataError,
   UnsupportedArchitectureError, UnsupportedDtypeError, OutputExistsError, NoResidualStreamError,
-  HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError,
+  HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError, QueueFullError, SchedulerClosedError,
   InvalidSpecError, UnknownRewardError, UnknownUtilityError, UnknownSelectorError, EmptyPromptsError, RewardValueError, RewardModuleError,
   type ErrorCode, type SteeringErrorOptions,
 } from './errors.js';
@@ -37,12 +37,12 @@ export type { PositionSelector, CaptureOptions, CaptureResult } from './generati
 export { rowSeed } from './generation/rng.js';
 
 // Steering plans
-export type { SteeringPlan, Intervention, SteeringOperator, PositionSpec, StrengthSchedule } from './steering/plan.js';
+export type { SteeringPlan, Intervention, SteeringOperator, PositionSpec, StrengthSchedule, LowRankMap } from './steering/plan.js';
 
 // Steering vectors: pairs → directions → vectors → steering
 export { Steering, type SteeringTerm, type SteeringTermOptions } from './steering/steering.js';
 export { SteeringVector, modelIdentity, type ToPlanOptions, type LoadVectorOptions, type ModelLike } from './vectors/vector.js';
-export { VECTOR_FORMAT, VECTOR_VERSION, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
+export { VECTOR_FORMAT, VECTOR_VERSION, VECTOR_VERSIONS, type LowRankArrays, type LowRankFit, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
 export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './vectors/pairs.js';
 export { encodePairs, encodePair, type EncodedPair, type EncodedText } from './vectors/encode.js';
 export { parseReadPosition, formatReadPosition, readContrast, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/positions.js';
@@ -56,6 +56,15 @@ export { extractDualVector, readDual, dualDirection, assertDualCompatible, defau
 export { evaluateSteering, formatEvaluation, loadPrompts, type EvaluateOptions, type EvaluationReport, type EvaluationPoint } from './vectors/evaluate.js';
 export { vaderJudge, afinnJudge, dialogueJudge, judgeByName, type Judge } from './vectors/judges.js';
 export { SHIPPED, shippedDir, type ShippedRecipe } from './vectors/shipped.js';
+
+// RLVR reasoning-pattern selection
+export { runPatterns, type PatternsOptions, type PatternReport, type SelectorResult } from './patterns/run.js';
+export { clusterPoints, assignToCentroids, silhouette, type Clustering, type ClusterOptions, type ClusterMethod } from './patterns/cluster.js';
+export { patternStats, wilson, poolMass, PATTERN_SELECTORS, PATTERN_SELECTOR_NAMES, type PatternCandidate, type PatternStat, type PatternSelector, type PatternSelectorName } from './patterns/stats.js';
+export { formatPatterns } from './patterns/format.js';
+export { parseVerifier, promptCharacter, VERIFIER_KINDS } from './rewards/verifiers.js';
+export { fitLowRankMap, DEFAULT_RANKS, DEFAULT_LAMBDA_SCALES, type LowRankData, type LowRankFitOptions, type LowRankResult } from './vectors/lowrank-fit.js';
+export { addLowRankSites, lowRankNames } from './hooks/lowrank.js';
 
 // A/B harness and single-prompt Best-of-N
 export {
@@ -75,3 +84,9 @@ export {
   exportControlVector, importControlVector, readControlVector, controlVectorLayers, modelHintOf,
   type ControlVectorExportOptions, type ControlVectorInfo, type ImportControlVectorOptions,
 } from './interop/control-vector.js';
+// Serving: the continuous-batching scheduler (library) and the OpenAI-compatible server
+export { Scheduler, type SchedulerOptions, type JobHandle, type SchedulerMetrics } from './serving/scheduler.js';
+export type { GenerationRequest, JobEvent, JobResult, FinishedRow, PromptTokenInfo } from './serving/job.js';
+export type { SamplingSpec, TokenInfo, TopLogprob, RowFinish } from './serving/sequence.js';
+export { DecodeBatch } from './generation/batch.js';
+export { createServer, type ServerOptions, type SteeringServer } from './server/app.js';

@@ -5,7 +5,7 @@ import {
   UnknownRewardError, UnknownSelectorError, UnknownUtilityError, UsageError,
 } from '../src/errors.js';
 import { parseReadPosition } from '../src/vectors/positions.js';
-import { getSelector } from '../src/selection/selectors.js';
+import { getSelector } from '../src/selection/registry.js';
 import { parseReward } from '../src/rewards/parse.js';
 import { parseUtility } from '../src/utilities/parse.js';
 

@@ -7,12 +7,18 @@
  *   bon(N)          argmax proxy over the first N reference candidates
  *   mbr-bon(N, β)   argmax proxy + β·ū over the first N reference candidates
  *   steer@s+mbr-bon(N, β)  the same on the steered pool
+ *   <selector>(N[, β])  any other registered selector named in `selectors`, on the
+ *                   first N reference candidates (β when the selector reads one)
  */
+import { selectorSpec } from '../selection/registry.js';
 import type { SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
 import { selectFromPool, type PoolSelection } from './pool-selection.js';
 
-export type ArmKind = 'baseline' | 'steering' | 'bon' | 'mbr-bon' | 'steer+mbr-bon';
+export type ArmKind = 'baseline' | 'steering' | 'bon' | 'mbr-bon' | 'steer+mbr-bon' | 'selector';
+
+/** The selector arms of an A/B run unless told otherwise. */
+export const DEFAULT_AB_SELECTORS: readonly string[] = ['bon', 'mbr-bon'];
 
 export interface ArmSpec {
   id: string;
@@ -21,8 +27,8 @@ export interface ArmSpec {
   pool: string;
   /** For steering arms: the pool of N_max steered draws that the KL estimate averages over. */
   klPool?: string;
-  /** `sample` for the one-sample arms. */
-  method: SelectorName | 'sample';
+  /** A registered selector, or `sample` for the one-sample arms. */
+  method: SelectorName;
   n: number;
   beta: number | null;
   strength: number | null;
@@ -41,7 +47,15 @@ export function formatBeta(b: number): string {
   return Number(b.toPrecision(3)).toString();
 }
 
-export function defineArms(options: { ns: readonly number[]; strengths: readonly number[]; beta: number; comboN?: number }): ArmSpec[] {
+function selectorArm(name: string, n: number, beta: number): ArmSpec {
+  const b = formatBeta(beta);
+  if (name === 'bon') return { id: `bon(${n})`, kind: 'bon', pool: 'reference', method: 'bon', n, beta: null, strength: null };
+  if (name === 'mbr-bon') return { id: `mbr-bon(${n}, β=${b})`, kind: 'mbr-bon', pool: 'reference', method: 'mbr-bon', n, beta, strength: null };
+  const withBeta = selectorSpec(name).needs.beta;
+  return { id: `${name}(${n}${withBeta ? `, β=${b}` : ''})`, kind: 'selector', pool: 'reference', method: name, n, beta: withBeta ? beta : null, strength: null };
+}
+
+export function defineArms(options: { ns: readonly number[]; strengths: readonly number[]; beta: number; comboN?: number; selectors?: readonly string[] }): ArmSpec[] {
   const { ns, strengths, beta } = options;
   const nMax = Math.max(...ns);
   const comboN = options.comboN ?? nMax;
@@ -50,8 +64,7 @@ export function defineArms(options: { ns: readonly number[]; strengths: readonly
   for (const s of strengths) {
     arms.push({ id: `steer@${formatBeta(s)}`, kind: 'steering', pool: samplePoolKeyForStrength(s), klPool: poolKeyForStrength(s), method: 'sample', n: 1, beta: null, strength: s });
   }
-  for (const n of ns) arms.push({ id: `bon(${n})`, kind: 'bon', pool: 'reference', method: 'bon', n, beta: null, strength: null });
-  for (const n of ns) arms.push({ id: `mbr-bon(${n}, β=${b})`, kind: 'mbr-bon', pool: 'reference', method: 'mbr-bon', n, beta, strength: null });
+  for (const name of options.selectors ?? DEFAULT_AB_SELECTORS) for (const n of ns) arms.push(selectorArm(name, n, beta));
   for (const s of strengths) {
     arms.push({ id: `steer@${formatBeta(s)}+mbr-bon(${comboN}, β=${b})`, kind: 'steer+mbr-bon', pool: poolKeyForStrength(s), method: 'mbr-bon', n: comboN, beta, strength: s });
   }

@@ -7,6 +7,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
 import type { HookedModel } from '../runtime/model.js';
+import { selectorSpec } from '../selection/registry.js';
 import type { SelectorName } from '../selection/selectors.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
@@ -58,7 +59,7 @@ export interface BestOfNResult {
 
 export async function runBestOfN(model: HookedModel, prompt: string, o: BestOfNOptions): Promise<BestOfNResult> {
   checkSelectOptions({ method: o.method, n: o.n, ...(o.beta !== undefined ? { beta: o.beta } : {}) });
-  if ((o.method === 'mbr' || o.method === 'mbr-bon') && !o.utility) throw new InvalidArgumentError(`method ${o.method} needs a utility`);
+  if (selectorSpec(o.method).needs.utility && !o.utility) throw new InvalidArgumentError(`method ${o.method} needs a utility`);
   const steering = o.steering && o.steering.length > 0 ? o.steering : undefined;
   const pool = await drawPool(model, prompt, { n: o.n, sampling: o.sampling ?? {}, ...(steering ? { steering } : {}) });
   // A steered pool is scored under π_ref too (kl-bon needs log π_ref; the output reports it).

@@ -14,10 +14,11 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
 import { DEFAULT_BETA_GRID } from '../selection/calibrate.js';
+import { selectorSpec } from '../selection/registry.js';
 import type { HookedModel } from '../runtime/model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
-import { defineArms, pickFor, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
+import { DEFAULT_AB_SELECTORS, defineArms, pickFor, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
 import { evaluateArm, pickedGold, type ArmResult } from './metrics.js';
 import { annotatePool, drawPool, type Pool, type SamplingOptions } from './pool.js';
 import type { PoolSelection } from './pool-selection.js';
@@ -60,6 +61,8 @@ export interface ABOptions {
   beta?: number;
   betaGrid?: readonly number[];
   sampling?: SamplingOptions;
+  /** Selector arms on the reference pool, each at every N (default bon, mbr-bon; any registered selector). */
+  selectors?: readonly string[];
   /** N of the steering + MBR-BoN arms (default N_max). */
   comboN?: number;
   klResamples?: number;
@@ -69,7 +72,7 @@ export interface ABOptions {
 
 export interface ArmSelection extends Omit<PoolSelection, 'method'> {
   /** The selector, or `sample` for the one-sample arms (their pick is the pool's single draw). */
-  method: PoolSelection['method'] | 'sample';
+  method: PoolSelection['method'];
   arm: string;
   promptIndex: number;
   pool: string;
@@ -90,6 +93,7 @@ export interface ABResult {
     sampling: Required<Pick<SamplingOptions, 'temperature' | 'topP' | 'maxNewTokens' | 'seed'>>;
     comboN: number;
     klResamples: number;
+    selectors: string[];
   };
   beta: { value: number; source: 'given' | 'calibrated' };
   prompts: string[];
@@ -116,6 +120,7 @@ export function validateABOptions(o: ABOptions): void {
   const strengths = o.strengths ?? [];
   for (const s of strengths) if (!Number.isFinite(s)) throw new InvalidArgumentError(`strengths must be finite, got ${s}`);
   if (strengths.length > 0 && !o.vector) throw new InvalidArgumentError('steering strengths need a vector');
+  for (const name of o.selectors ?? []) selectorSpec(name);
   const nMax = Math.max(...o.ns);
   if (o.comboN !== undefined && (!Number.isSafeInteger(o.comboN) || o.comboN < 1 || o.comboN > nMax)) {
     throw new InvalidArgumentError(`the steering + MBR-BoN N must be an integer in [1, ${nMax}], got ${o.comboN}`);
@@ -172,7 +177,8 @@ export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult>
   const t1 = performance.now();
 
   const comboN = o.comboN ?? nMax;
-  const armSpecs = defineArms({ ns, strengths, beta: beta.value, comboN });
+  const selectors = [...(o.selectors ?? DEFAULT_AB_SELECTORS)];
+  const armSpecs = defineArms({ ns, strengths, beta: beta.value, comboN, selectors });
   const poolsOf = (arm: ArmSpec, key = arm.pool) => pools.map((ps) => ps.find((p) => p.key === key) as Pool);
   const selections: ArmSelection[] = [];
   const picksOf = new Map<string, PoolSelection[]>();
@@ -204,7 +210,7 @@ export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult>
       vector: o.vector ? (o.vector.name ?? 'vector') : null,
       proxy: o.proxy.spec, gold: o.gold.spec, utility: o.utility.spec,
       sampling: { temperature: sampling.temperature ?? 1, topP: sampling.topP ?? 1, maxNewTokens: sampling.maxNewTokens ?? 64, seed: sampling.seed ?? 0 },
-      comboN, klResamples,
+      comboN, klResamples, selectors,
     },
     beta,
     prompts: [...o.prompts],

@@ -25,6 +25,7 @@
  *   picks.
  */
 import { Rng } from '../generation/rng.js';
+import { selectorKlBound } from '../selection/registry.js';
 import type { SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
 import { selectSubset } from './pool-selection.js';
@@ -79,8 +80,7 @@ export function steeringLogRatio(pool: Pool, index: number): number | null {
 }
 
 /** The analytic bound for an arm (null when none applies). */
-export function klBound(method: SelectorName | 'sample', n: number, steered: boolean): { value: number; formula: string } | null {
+export function klBound(method: SelectorName, n: number, steered: boolean): { value: number; formula: string } | null {
   if (steered || method === 'sample') return null;
-  if (method === 'bon') return { value: Math.log(n) - (n - 1) / n, formula: 'log N − (N−1)/N' };
-  return { value: Math.log(n), formula: 'log N' };
+  return selectorKlBound(method, n);
 }

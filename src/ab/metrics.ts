@@ -15,6 +15,7 @@
  * Scoring done only to evaluate (KL, perplexity) is not counted.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { selectorSpec } from '../selection/registry.js';
 import { distinctN, klMonteCarlo, meanCI, perplexity, winRate, type Interval, type WinRate } from '../selection/stats.js';
 import type { ArmSpec } from './arms.js';
 import { klBound, selectionKlPlugin, steeringLogRatio } from './kl.js';
@@ -94,7 +95,7 @@ export function armCost(arm: ArmSpec, pools: readonly Pool[], picks: readonly Po
     if (arm.method !== 'sample') {
       const share = used.length / m;
       wallMs += t.rewardMs * share;
-      if (arm.method === 'mbr-bon' || arm.method === 'mbr') {
+      if (selectorSpec(arm.method).needs.utility) {
         wallMs += (t.captureMs + t.utilityMs) * share;
         if (utilityCaptures) forwardPasses += Math.ceil(used.length / CAPTURE_BATCH);
       }
@@ -125,7 +126,7 @@ function armKl(p: ArmPicks, o: EvaluateOptions): KlReport {
   const plugin: number[] = [];
   const ratios: number[] = [];
   p.pools.forEach((pool, k) => {
-    const v = selectionKlPlugin(pool, arm.method as Exclude<typeof arm.method, 'sample'>, arm.n, arm.beta, { resamples, seed: (o.seed ?? 0) + k, needGold: true });
+    const v = selectionKlPlugin(pool, arm.method, arm.n, arm.beta, { resamples, seed: (o.seed ?? 0) + k, needGold: true });
     if (v !== null) plugin.push(v);
     const chosen = p.picks[k]?.chosen;
     if (arm.kind === 'steer+mbr-bon' && chosen !== null && chosen !== undefined) {

@@ -11,11 +11,9 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { Rng } from '../generation/rng.js';
-import { getSelector, meanUtility, type SelectionInput, type SelectorName } from '../selection/selectors.js';
+import { selectorSpec } from '../selection/registry.js';
+import { meanUtility, type SelectionInput, type SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
-
-export const UTILITY_METHODS: ReadonlySet<string> = new Set(['mbr', 'mbr-bon']);
-export const BETA_METHODS: ReadonlySet<string> = new Set(['mbr-bon', 'kl-bon', 'soft-kl', 'length-bon']);
 
 export interface SelectOptions {
   method: SelectorName;
@@ -55,7 +53,7 @@ export function subMatrix(matrix: ArrayLike<number>, m: number, rows: readonly n
 export function checkSelectOptions(o: SelectOptions): void {
   if (!Number.isSafeInteger(o.n) || o.n < 1) throw new InvalidArgumentError(`N must be an integer ≥ 1, got ${o.n}`);
   if (o.beta !== undefined && (!Number.isFinite(o.beta) || o.beta < 0)) throw new InvalidArgumentError(`β must be a finite number ≥ 0, got ${o.beta}`);
-  if (BETA_METHODS.has(o.method) && o.beta === undefined) throw new InvalidArgumentError(`method ${o.method} needs β`);
+  if (selectorSpec(o.method).needs.beta && o.beta === undefined) throw new InvalidArgumentError(`method ${o.method} needs β`);
 }
 
 export function selectFromPool(pool: Pool, o: SelectOptions): PoolSelection {
@@ -63,7 +61,7 @@ export function selectFromPool(pool: Pool, o: SelectOptions): PoolSelection {
   const m = pool.candidates.length;
   if (o.n > m) throw new InvalidArgumentError(`N = ${o.n} is larger than the pool (${m} candidates)`);
   const subset = pool.candidates.slice(0, o.n).filter((c) => isValid(c, o.needGold ?? false)).map((c) => c.index);
-  const beta = BETA_METHODS.has(o.method) ? (o.beta as number) : null;
+  const beta = selectorSpec(o.method).needs.beta && o.beta !== undefined ? o.beta : null;
   if (subset.length === 0) return { method: o.method, n: o.n, beta, subset, objective: [], chosen: null };
   return { ...selectSubset(pool, subset, o.method, beta, o.seed ?? 0), n: o.n };
 }
@@ -71,26 +69,23 @@ export function selectFromPool(pool: Pool, o: SelectOptions): PoolSelection {
 /** Runs a selector on an explicit list of pool indices (repeats allowed, as in resampling). */
 export function selectSubset(pool: Pool, subset: readonly number[], method: SelectorName, beta: number | null, seed = 0): PoolSelection {
   const m = pool.candidates.length;
+  const spec = selectorSpec(method);
   const cand = subset.map((i) => pool.candidates[i]);
-  const input: SelectionInput = {
-    rewards: cand.map((c) => c?.proxy ?? NaN),
-    logprobs: cand.map((c) => c?.refLogprob ?? NaN),
-    lengths: cand.map((c) => c?.ids.length ?? 0),
-  };
+  const input: SelectionInput = { rewards: cand.map((c) => c?.proxy ?? NaN) };
+  if (spec.needs.logprobs) input.logprobs = cand.map((c) => c?.refLogprob ?? NaN);
+  if (spec.needs.lengths) input.lengths = cand.map((c) => c?.ids.length ?? 0);
   if (beta !== null) input.beta = beta;
   let mu: Float64Array | undefined;
-  if (UTILITY_METHODS.has(method)) {
+  if (spec.needs.utility) {
     if (pool.utility.length !== m * m) throw new InvalidArgumentError(`pool ${pool.key} of prompt ${pool.promptIndex} has no utility matrix`);
     input.utility = subMatrix(pool.utility, m, subset);
     mu = meanUtility(input.utility, subset.length);
   }
-  if (method === 'soft-kl') {
+  if (spec.needs.rng) {
     const rng = new Rng(seed);
     input.rng = () => rng.next();
   }
-  if (method !== 'kl-bon') delete input.logprobs;
-  if (method !== 'length-bon') delete input.lengths;
-  const sel = getSelector(method)(input);
+  const sel = spec.select(input);
   const out: PoolSelection = {
     method, n: subset.length, beta, subset: [...subset], objective: Array.from(sel.objective), chosen: subset[sel.index] ?? null,
   };

@@ -20,12 +20,16 @@
  * windows (Mistral, Qwen2 layer types) give each query the last `window`
  * keys, as in transformers.
  *
- * The 1/sqrt(head_dim) softmax scale is folded into the q projection weights
- * by the decoder builder, so both variants use scale 1.
+ * The softmax scale is folded into the q projection weights (or, for
+ * families that norm q and k per head, into the q norm weight) by the
+ * adapters, so both variants use scale 1. Per-head q/k RMSNorms (Qwen3) are
+ * applied to the packed projection before rotary; attention-logit
+ * soft-capping (Gemma2) is cap·tanh(scores/cap) before the mask, or the
+ * kernel's `softcap` attribute.
  */
 import { DataType } from '../onnx/proto.js';
 import { UnsupportedArchitectureError } from '../errors.js';
-import type { DecoderConfig } from './config.js';
+import type { DecoderConfig } from '../families/index.js';
 import type { GraphBuilder } from './ops.js';
 import { ropeTables } from './rope.js';
 
@@ -41,6 +45,9 @@ export interface LayerAttention {
   qkvBias?: string;
   outWeight: string;
   outBias?: string;
+  /** Per-head RMSNorm weights [head_dim] on q (scale folded in) and k. */
+  qNorm?: string;
+  kNorm?: string;
   pastKey: string;
   pastValue: string;
   presentKey: string;
@@ -79,9 +86,21 @@ export class AttentionBuilder {
   /** Attention output after o_proj, [batch, seq, hidden]. */
   layer(spec: LayerAttention): string {
     const p = `/model/layers.${spec.layer}/self_attn`;
-    const qkv = this.b.linear(spec.x, spec.qkvWeight, spec.qkvBias, `${p}/qkv_proj`);
+    let qkv = this.b.linear(spec.x, spec.qkvWeight, spec.qkvBias, `${p}/qkv_proj`);
+    if (spec.qNorm && spec.kNorm) qkv = this.normQk(qkv, spec.qNorm, spec.kNorm, p);
     const ctx = this.kind === 'gqa' ? this.gqa(spec, qkv, p) : this.standard(spec, qkv, p);
     return this.b.linear(ctx, spec.outWeight, spec.outBias, `${p}/o_proj`);
+  }
+
+  /** RMSNorm over each q and k head of the packed projection; returns the packed [batch, seq, width] again. */
+  private normQk(qkv: string, qNorm: string, kNorm: string, p: string): string {
+    const { numHeads: nH, numKvHeads: nKV, headDim: hd, normEps } = this.cfg;
+    const qkv4 = this.b.op('Reshape', [qkv, this.b.i64([0, 0, nH + 2 * nKV, hd])], `${p}/qkv_heads`);
+    const [q, k, v] = this.b.split(qkv4, [nH, nKV, nKV], 2, `${p}/qk_norm`, ['q', 'k', 'v']) as [string, string, string];
+    const qn = this.b.rmsNorm(q, qNorm, normEps, `${p}/q_norm`);
+    const kn = this.b.rmsNorm(k, kNorm, normEps, `${p}/k_norm`);
+    const joined = this.b.op('Concat', [qn, kn, v], `${p}/qkv_normed`, { axis: 2 });
+    return this.b.op('Reshape', [joined, this.b.i64([0, 0, -1])], `${p}/qkv_normed_flat`);
   }
 
   private get usesFusedRotary(): boolean {
@@ -113,7 +132,8 @@ export class AttentionBuilder {
     const qG = group > 1 ? this.b.op('Reshape', [qT, this.b.i64([0, nKV, -1, hd])], `${p}/q_grouped`) : qT;
     const kTT = this.b.op('Transpose', [spec.presentKey], `${p}/k_t`, { perm: { ints: [0, 1, 3, 2] } });
     const scores = this.b.op('MatMul', [qG, kTT], `${p}/scores`);
-    const masked = this.b.op('Add', [scores, this.mask(this.cfg.slidingWindow[spec.layer])], `${p}/masked`);
+    const capped = this.cfg.block.attnSoftcap !== undefined ? this.b.softcap(scores, this.cfg.block.attnSoftcap, `${p}/softcap`) : scores;
+    const masked = this.b.op('Add', [capped, this.mask(this.cfg.slidingWindow[spec.layer])], `${p}/masked`);
     const probs = this.b.op('Softmax', [masked], `${p}/probs`, { axis: -1 });
     const ctx = this.b.op('MatMul', [probs, spec.presentValue], `${p}/context`);
     const ctx4 = group > 1 ? this.b.op('Reshape', [ctx, this.b.i64([0, nH, -1, hd])], `${p}/context_heads`) : ctx;
@@ -147,6 +167,7 @@ export class AttentionBuilder {
         do_rotary: this.usesFusedRotary ? 1 : 0,
         rotary_interleaved: 0,
         ...(window !== undefined ? { local_window_size: window } : {}),
+        ...(this.cfg.block.attnSoftcap !== undefined ? { softcap: { float: this.cfg.block.attnSoftcap } } : {}),
       },
       { domain: MS_DOMAIN, name: `${p}/GroupQueryAttention` },
     );

@@ -19,9 +19,9 @@ import { withFs } from '../validate/paths.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
 import { RandomWeights, SafetensorsCheckpoint, resolveSource, type WeightSource } from './checkpoint.js';
-import { parseDecoderConfig } from './config.js';
+import { parseConfig } from './config.js';
 import { IO, buildDecoder } from './decoder.js';
-import { checkSource, modelNames, modelSpecs, planEmbeddings } from './layout.js';
+import { checkSource, modelSpecs, planEmbeddings } from './layout.js';
 import { WeightWriter } from './weights.js';
 
 export type { AttentionKind } from './attention.js';
@@ -75,24 +75,24 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     throw new InvalidArgumentError(`attention must be "standard" or "gqa", got "${String(options.attention)}"`);
   }
   const resolved = resolveSource(source, random !== undefined);
-  const cfg = parseDecoderConfig(resolved.config, resolved.configPath);
+  const { cfg, adapter } = parseConfig(resolved.config, resolved.configPath);
   const attention: AttentionKind = options.attention ?? (DEFAULT_ATTENTION === 'gqa' && !gqaSupported(cfg) ? 'standard' : DEFAULT_ATTENTION);
   const sites = options.sites ?? 'all';
-  selectSites(cfg.numLayers, true, sites);
+  selectSites(cfg.numLayers, cfg.block.residual === 'sequential', sites);
 
   let src: WeightSource;
   let fingerprint: () => string;
   if (random) {
-    src = new RandomWeights(modelSpecs(cfg), random.seed, cfg.initializerRange);
+    src = new RandomWeights(modelSpecs(cfg, adapter), random.seed, cfg.initializerRange);
     fingerprint = () => RandomWeights.fingerprint(resolved.configText, random.seed);
   } else {
     const ckpt = new SafetensorsCheckpoint(resolved.dir);
     src = ckpt;
     fingerprint = () => ckpt.fingerprint(resolved.configPath);
   }
-  const names = modelNames(cfg, src);
+  const names = adapter.names(cfg, (n) => src.has(n));
   const plan = planEmbeddings(cfg, src, names);
-  checkSource(cfg, src, names, plan);
+  checkSource(cfg, adapter, src, names, plan);
 
   const out = resolve(outDir);
   guardOutputDir(out, resolved.dir, options.force === true);
@@ -103,7 +103,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     const writer = new WeightWriter(join(tmp, '.weights.staging'));
     let graph;
     try {
-      graph = buildDecoder(cfg, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
+      graph = buildDecoder(cfg, adapter, src, names, plan, writer, { attention, sites, normPreserving: options.normPreserving ?? false, onProgress: options.onProgress });
       if (options.lowRank) graph.sites = addLowRankSites(graph.model, graph.sites, cfg.hiddenSize, 'float32');
       writer.close();
       writeModel(graph.model, join(tmp, 'model.onnx'), { externalData: 'always', sourceDir: tmp });

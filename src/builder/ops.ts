@@ -5,6 +5,7 @@
  */
 import { ConstantPool } from '../onnx/constants.js';
 import type { GraphEditor } from '../onnx/graph.js';
+import type { Activation } from '../families/index.js';
 import type { WeightWriter } from './weights.js';
 
 export class GraphBuilder {
@@ -95,6 +96,27 @@ export class GraphBuilder {
     const sig = this.op('Sigmoid', [gate], `${hint}/Sigmoid`);
     const act = this.op('Mul', [gate, sig], `${hint}/Silu`);
     return this.op('Mul', [act, up], `${hint}/Mul`);
+  }
+
+  /** act(x) for a family's activation. */
+  activation(x: string, act: Activation, hint: string): string {
+    if (act === 'silu') return this.op('Mul', [x, this.op('Sigmoid', [x], `${hint}/Sigmoid`)], `${hint}/Silu`);
+    return this.gelu(x, act === 'gelu_tanh', hint);
+  }
+
+  /** act(gate) · up from a packed [.., 2·I] projection (SwiGLU for silu, GeGLU for GELU). */
+  gated(gateUp: string, intermediate: number, act: Activation, hint: string): string {
+    if (act === 'silu') return this.swiglu(gateUp, intermediate, hint);
+    const gate = this.editor.uniqueName(`${hint}/gate`);
+    const up = this.editor.uniqueName(`${hint}/up`);
+    this.editor.addNode('Split', [gateUp, this.i64([intermediate, intermediate])], [gate, up], { axis: -1 }, { name: `${hint}/Split` });
+    return this.op('Mul', [this.activation(gate, act, `${hint}/gelu`), up], `${hint}/Mul`);
+  }
+
+  /** cap · tanh(x / cap) (Gemma2's soft-capping). */
+  softcap(x: string, cap: number, hint: string): string {
+    const t = this.op('Tanh', [this.op('Div', [x, this.f32(cap)], `${hint}/Div`)], `${hint}/Tanh`);
+    return this.op('Mul', [t, this.f32(cap)], `${hint}/Mul`);
   }
 
   /** Splits along `axis` into named-by-hint outputs of the given sizes. */

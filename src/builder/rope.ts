@@ -1,9 +1,13 @@
 /**
  * Rotary position embedding tables, computed in float64 and stored as float32.
  * Follows the Hugging Face "rotate_half" convention: dimension d and
- * d + head_dim/2 form a rotation pair with frequency inv_freq[d].
+ * d + head_dim/2 form a rotation pair with frequency inv_freq[d]. With
+ * partial rotary (rotary_dim < head_dim), frequencies come from rotary_dim and
+ * the slots past rotary_dim/2 get cos 1 and sin 0: the adapters place the
+ * rotating dimensions in the first rotary_dim/2 slots of each half (see
+ * families/tensors.ts), so one table shape serves every family.
  */
-import type { RopeConfig } from './config.js';
+import type { RopeConfig } from '../families/index.js';
 
 /** inv_freq[i] = theta^(−2i/dim), with linear or llama3 scaling applied. */
 export function inverseFrequencies(rope: RopeConfig, dim: number): Float64Array {
@@ -37,15 +41,16 @@ export interface RopeTables {
 }
 
 export function ropeTables(rope: RopeConfig, dim: number, positions: number, which: { half: boolean; full: boolean }): Partial<RopeTables> {
-  const inv = inverseFrequencies(rope, dim);
+  const inv = inverseFrequencies(rope, rope.rotaryDim);
   const half = dim / 2;
+  const rotating = rope.rotaryDim / 2;
   const out: Partial<RopeTables> = {};
   if (which.half) { out.cosHalf = new Float32Array(positions * half); out.sinHalf = new Float32Array(positions * half); }
   if (which.full) { out.cosFull = new Float32Array(positions * dim); out.sinSigned = new Float32Array(positions * dim); }
   const { cosHalf, sinHalf, cosFull, sinSigned } = out;
   for (let p = 0; p < positions; p++) {
     for (let i = 0; i < half; i++) {
-      const angle = p * (inv[i] as number);
+      const angle = i < rotating ? p * (inv[i] as number) : 0;
       const c = Math.cos(angle);
       const s = Math.sin(angle);
       if (cosHalf && sinHalf) { cosHalf[p * half + i] = c; sinHalf[p * half + i] = s; }

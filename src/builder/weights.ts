@@ -63,29 +63,4 @@ export class WeightWriter {
   }
 }
 
-/**
- * Writes the transpose of `src` ([rows, cols], row-major) into columns
- * `colOffset .. colOffset + rows` of `dst` ([cols, dstCols]), scaled by `scale`.
- * This turns a Hugging Face Linear weight [out, in] into a MatMul operand
- * [in, out], optionally packed beside other projections.
- */
-export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array, dstCols: number, colOffset: number, scale = 1): void {
-  const TILE = 32;
-  for (let r0 = 0; r0 < rows; r0 += TILE) {
-    const r1 = Math.min(rows, r0 + TILE);
-    for (let c0 = 0; c0 < cols; c0 += TILE) {
-      const c1 = Math.min(cols, c0 + TILE);
-      for (let r = r0; r < r1; r++) {
-        const srcRow = r * cols;
-        const dstCol = colOffset + r;
-        for (let c = c0; c < c1; c++) dst[c * dstCols + dstCol] = (src[srcRow + c] as number) * scale;
-      }
-    }
-  }
-}
-
-/** Copies `src` into `dst` at `offset`, scaled. */
-export function copyScaled(src: Float32Array, dst: Float32Array, offset: number, scale = 1): void {
-  if (scale === 1) { dst.set(src, offset); return; }
-  for (let i = 0; i < src.length; i++) dst[offset + i] = (src[i] as number) * scale;
-}
+export { copyScaled, transposeInto } from '../families/tensors.js';

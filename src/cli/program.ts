@@ -12,7 +12,9 @@ import { registerDemo } from './commands/demo.js';
 import { registerBon } from './commands/bon.js';
 import { registerAb } from './commands/ab.js';
 import { registerPrefs } from './commands/prefs.js';
-import { registerExport, registerImport } from './commands/interop.js';
+import { registerBake, registerExport, registerImport } from './commands/interop.js';
+import { registerPatterns } from './commands/patterns.js';
+import { registerServe } from './commands/serve.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -34,6 +36,9 @@ export function createProgram(): Command {
   registerPrefs(program);
   registerExport(program);
   registerImport(program);
+  registerPatterns(program);
+  registerBake(program);
+  registerServe(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

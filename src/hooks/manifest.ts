@@ -81,6 +81,8 @@ export interface HooksManifest {
     inputIds: NamedInput;
     attentionMask?: NamedInput;
     positionIds?: NamedInput;
+    /** Boolean input of an Optimum merged decoder: fed true when the cache is non-empty. */
+    useCacheBranch?: string;
     /** Largest supported number of tokens per run (e.g. 1 for decode-only graphs). */
     maxSequence?: number;
     /**

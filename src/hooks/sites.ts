@@ -38,7 +38,9 @@ export function selectSites(numBlocks: number, hasMid: boolean, selection: SiteS
   const chosen = new Set<string>();
   for (const item of selection) {
     if ((SITE_KINDS as readonly string[]).includes(item)) {
-      for (const s of all) if (s.endsWith(`.${item}`)) chosen.add(s);
+      const matching = all.filter((s) => s.endsWith(`.${item}`));
+      if (matching.length === 0) throw new InvalidArgumentError(`this model has no ${item} sites (parallel-residual blocks have only hook_resid_pre and hook_resid_post)`);
+      for (const s of matching) chosen.add(s);
     } else if (all.includes(item)) {
       chosen.add(item);
     } else {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GraphEditor } from '../onnx/graph.js';
-import { AttributeType, type NodeProto } from '../onnx/proto.js';
+import { AttributeType, type GraphProto, type NodeProto } from '../onnx/proto.js';
 import { dtypeOfElemType } from '../hooks/insert.js';
 import { parseSiteName, siteName } from '../hooks/sites.js';
 import type { CacheLayout, FloatDtype } from '../hooks/manifest.js';
@@ -14,6 +14,7 @@ import { analyzeCache, type CacheInfo } from './cache-layout.js';
 import { describeStart, findResidualAdds, longestChain, type ResidualAdd, type ResidualChain } from './detect.js';
 import { DtypeInference } from './dtypes.js';
 import { analyzeSignature, type GraphSignature } from './signature.js';
+import { findAdapter, resolveArchitecture, type Json, type ResidualKind } from '../families/index.js';
 
 export interface ResidualSiteReport { site: string; tensor: string; how: string }
 
@@ -39,6 +40,10 @@ export interface Analysis {
   hiddenSize: number;
   dtype: FloatDtype;
   numBlocks: number;
+  /** Sequential blocks have two residual adds (mid, post); parallel blocks one (post). */
+  residual: ResidualKind;
+  /** Optimum's merged decoder: the `If` on use_cache_branch and each branch's own analysis (see merged.ts). */
+  merged?: { node: NodeProto; condition: string; branches: { graph: GraphProto; analysis: Analysis }[] };
   /** The EmbedLayerNormalization node producing block 0's input, if any. */
   embedNode?: NodeProto;
   report: InstrumentReport;
@@ -108,17 +113,36 @@ function hiddenSizeOf(editor: GraphEditor, tensor: string, chain: readonly Resid
   return undefined;
 }
 
-function configArchitecture(modelPath: string): string | undefined {
+/** config.json beside the graph (or one level up), if readable. */
+function readConfig(modelPath: string): Json | undefined {
   for (const dir of [dirname(modelPath), dirname(dirname(modelPath))]) {
     const path = join(dir, 'config.json');
     if (!existsSync(path)) continue;
     try {
-      const cfg = JSON.parse(readFileSync(path, 'utf8')) as { architectures?: unknown };
-      const arch: unknown = Array.isArray(cfg.architectures) ? (cfg.architectures as unknown[])[0] : undefined;
-      if (typeof arch === 'string' && arch) return arch;
+      const cfg: unknown = JSON.parse(readFileSync(path, 'utf8'));
+      if (typeof cfg === 'object' && cfg !== null && !Array.isArray(cfg)) return cfg as Json;
     } catch { /* an unreadable config only loses the name */ }
   }
   return undefined;
+}
+
+function configArchitecture(cfg: Json | undefined): string | undefined {
+  const arch: unknown = cfg && Array.isArray(cfg.architectures) ? (cfg.architectures as unknown[])[0] : undefined;
+  return typeof arch === 'string' && arch ? arch : undefined;
+}
+
+/**
+ * The residual wiring the export must show: the family adapter's, when
+ * config.json names a family onnx-steer knows; otherwise what the chain
+ * length says (one add per block: parallel; two: sequential).
+ */
+function expectedResidual(cfg: Json | undefined, adds: number, numBlocks: number): { kind: ResidualKind | undefined; from: string } {
+  const arch = cfg ? resolveArchitecture(cfg) : undefined;
+  const adapter = findAdapter(arch);
+  if (cfg && adapter) return { kind: adapter.residual(cfg), from: `the ${arch ?? ''} adapter` };
+  if (adds === numBlocks) return { kind: 'parallel', from: 'the graph structure' };
+  if (adds === 2 * numBlocks) return { kind: 'sequential', from: 'the graph structure' };
+  return { kind: undefined, from: 'the graph structure' };
 }
 
 /** e.g. `llama-like (SkipSimplifiedLayerNormalization, GroupQueryAttention)`. */
@@ -140,8 +164,17 @@ function sumLabel(r: ResidualAdd): { tensor: string; how: string } {
   return { tensor: '', how: `${r.node.opType ?? ''}${name} residual sum, not exposed (the node is split into Add + norm)` };
 }
 
-function residualReport(chain: ResidualChain, numBlocks: number, startHow: string): ResidualSiteReport[] {
+function residualReport(chain: ResidualChain, numBlocks: number, startHow: string, residual: ResidualKind): ResidualSiteReport[] {
   const out: ResidualSiteReport[] = [{ site: siteName(0, 'hook_resid_pre'), tensor: chain.start, how: startHow }];
+  if (residual === 'parallel') {
+    for (let b = 0; b < numBlocks; b++) {
+      const post = chain.adds[b];
+      if (!post) break;
+      if (b > 0) out.push({ site: siteName(b, 'hook_resid_pre'), tensor: sumLabel(chain.adds[b - 1] as ResidualAdd).tensor, how: `same tensor as ${siteName(b - 1, 'hook_resid_post')}` });
+      out.push({ site: siteName(b, 'hook_resid_post'), ...sumLabel(post), how: `${sumLabel(post).how}, parallel block: x + (attn + mlp)` });
+    }
+    return out;
+  }
   for (let b = 0; b < numBlocks; b++) {
     const mid = chain.adds[2 * b];
     const post = chain.adds[2 * b + 1];
@@ -154,24 +187,27 @@ function residualReport(chain: ResidualChain, numBlocks: number, startHow: strin
 }
 
 /** Analyses a loaded graph. `modelPath` locates config.json for the architecture name. */
-export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisResult {
+export function analyzeGraph(editor: GraphEditor, modelPath: string, body: GraphEditor = editor): AnalysisResult {
+  // `body` holds the decoder's nodes: the graph itself, or one branch of a merged decoder (see merged.ts),
+  // whose inputs, cache and outputs are the outer graph's.
   const model = editor.model;
   const producer = `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim() || 'unknown';
-  const dtypes = new DtypeInference(editor);
-  const adds = findResidualAdds(editor, dtypes);
-  const chain = longestChain(editor, dtypes, adds);
+  const dtypes = new DtypeInference(body);
+  const adds = findResidualAdds(body, dtypes);
+  const chain = longestChain(body, dtypes, adds);
   const cacheResult = analyzeCache(editor);
   const cache = cacheResult.ok ? cacheResult.cache : undefined;
-  const startHow = chain ? describeStart(editor, chain.start) : '';
-  const hiddenSize = chain ? hiddenSizeOf(editor, chain.start, chain.adds) : undefined;
+  const startHow = chain ? describeStart(body, chain.start) : '';
+  const hiddenSize = chain ? hiddenSizeOf(body, chain.start, chain.adds) : undefined;
   const signature = analyzeSignature(editor, cache, hiddenSize);
   const elemType = chain ? dtypes.of(chain.start) : 0;
   const numBlocks = cache?.layout.numLayers ?? 0;
+  const config = readConfig(modelPath);
 
   const { logits, lastHidden, vocabSize, ...inputs } = signature;
   const report: InstrumentReport = {
     instrumentable: false, producer,
-    architecture: configArchitecture(modelPath) ?? structuralArchitecture(editor, startHow),
+    architecture: configArchitecture(config) ?? structuralArchitecture(body, startHow),
     numBlocks, residuals: [], inputs, outputs: {},
   };
   if (logits) report.outputs.logits = logits;
@@ -185,7 +221,7 @@ export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisRe
 
   const hooked = editor.graph.input.map((v) => v.name ?? '').filter((n) => n.endsWith('.steer') && parseSiteName(n.slice(0, -'.steer'.length)));
   if (hooked.length > 0) return fail(`already instrumented by onnx-steer (hook inputs ${hooked.slice(0, 3).join(', ')}${hooked.length > 3 ? ', …' : ''}); instrument the original graph instead`);
-  const subgraphs = subgraphReason(editor);
+  const subgraphs = body === editor ? subgraphReason(editor) : undefined;
   if (!chain || chain.adds.length === 0) {
     return fail(subgraphs ?? `no residual stream: found no Add x + f(x) with a weight op on the branch among ${editor.graph.node.length} nodes (${opSummary(editor)})`);
   }
@@ -196,9 +232,16 @@ export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisRe
     return fail(`${found}, but ${cacheResult.reason}: this is not a causal decoder with a KV cache ` +
       '(encoder-only graphs and decoders exported without a cache cannot be instrumented)');
   }
-  if (chain.adds.length !== 2 * numBlocks) {
-    return fail(`${found}, but the KV cache has ${count(numBlocks, 'layer')}; expected 2 residual adds per block (after attention and after the MLP), ` +
-      `i.e. ${2 * numBlocks}; parallel-attention blocks and partial exports are not supported`);
+  const expected = expectedResidual(config, chain.adds.length, numBlocks);
+  const residual = expected.kind;
+  const perBlock = residual === 'parallel' ? 1 : 2;
+  if (!residual || chain.adds.length !== perBlock * numBlocks) {
+    const want = residual === 'parallel'
+      ? `${expected.from} says the blocks are parallel (x + attn(ln x) + mlp(ln x)): one residual add per block, i.e. ${numBlocks}`
+      : residual === 'sequential'
+        ? `${expected.from} says the blocks are sequential: 2 residual adds per block (after attention and after the MLP), i.e. ${2 * numBlocks}`
+        : `expected 2 residual adds per block (after attention and after the MLP), i.e. ${2 * numBlocks}, or one per block for parallel-residual blocks, i.e. ${numBlocks}`;
+    return fail(`${found}, but the KV cache has ${count(numBlocks, 'layer')}; ${want}; partial exports are not supported`);
   }
   if (!hiddenSize) return fail(`${found}, but the hidden size could not be determined (no embedding table or norm weight)`);
   let dtype: FloatDtype;
@@ -212,9 +255,9 @@ export function analyzeGraph(editor: GraphEditor, modelPath: string): AnalysisRe
 
   report.instrumentable = true;
   report.dtype = dtype;
-  report.residuals = residualReport(chain, numBlocks, startHow);
-  const embed = editor.producer(chain.start);
-  const analysis: Analysis = { chain, cache: cache as CacheInfo, signature, hiddenSize, dtype, numBlocks, report };
+  report.residuals = residualReport(chain, numBlocks, startHow, residual);
+  const embed = body.producer(chain.start);
+  const analysis: Analysis = { chain, cache: cache as CacheInfo, signature, hiddenSize, dtype, numBlocks, residual, report };
   if (embed?.opType === 'EmbedLayerNormalization') analysis.embedNode = embed;
   return { ok: true, analysis };
 }

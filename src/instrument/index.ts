@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { NoResidualStreamError, UnsupportedDtypeError } from '../errors.js';
+import { NoResidualStreamError, UnsupportedArchitectureError, UnsupportedDtypeError } from '../errors.js';
 import { GraphEditor } from '../onnx/graph.js';
 import { readModel, writeModel } from '../onnx/io.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
@@ -18,6 +18,7 @@ import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { analyzeGraph, type Analysis, type InstrumentReport } from './analyze.js';
 import { companionFiles, locateOnnx } from './locate.js';
 import { writeDirectoryAtomically } from './output.js';
+import { analyzeMerged, applyMergedHooks, findMergedDecoder } from './merged.js';
 import { applyHooks } from './rewrite.js';
 
 export type { InstrumentReport, ResidualSiteReport } from './analyze.js';
@@ -43,14 +44,20 @@ function load(input: string): { modelPath: string; loaded: ReturnType<typeof rea
 }
 
 /** Reports whether and how the graph at `input` can be instrumented. Writes nothing. */
+/** The decoder analysis, for a plain graph or an Optimum merged decoder. */
+function analyze(editor: GraphEditor, modelPath: string): ReturnType<typeof analyzeGraph> {
+  const merged = findMergedDecoder(editor);
+  return merged ? analyzeMerged(editor, modelPath, merged) : analyzeGraph(editor, modelPath);
+}
+
 export function analyzeModel(input: string): InstrumentReport {
   const { modelPath, editor } = load(input);
-  const result = analyzeGraph(editor, modelPath);
+  const result = analyze(editor, modelPath);
   return result.ok ? result.analysis.report : result.report;
 }
 
 function requireAnalysis(editor: GraphEditor, modelPath: string): Analysis {
-  const result = analyzeGraph(editor, modelPath);
+  const result = analyze(editor, modelPath);
   if (result.ok) return result.analysis;
   const reason = result.report.reason ?? 'not instrumentable';
   if (result.dtypeProblem) throw new UnsupportedDtypeError(`${modelPath}: ${reason}`);
@@ -81,9 +88,14 @@ export async function instrumentModel(input: string, outDir: string, options: In
   guardOutput(outDir, force);
   const { modelPath, loaded, editor } = load(input);
   const analysis = requireAnalysis(editor, modelPath);
-  const sites = selectSites(analysis.numBlocks, true, options.sites ?? 'all');
+  const sites = selectSites(analysis.numBlocks, analysis.residual === 'sequential', options.sites ?? 'all');
   const fingerprint = sha256Files([modelPath, ...loaded.externalFiles]);
-  const hooked = applyHooks(editor, analysis, sites, options.normPreserving ?? false);
+  if (analysis.merged && options.lowRank) {
+    throw new UnsupportedArchitectureError(`${modelPath}: low-rank sites are not supported on merged decoders yet; instrument the decoder with past (decoder_with_past_model.onnx) instead`);
+  }
+  const hooked = analysis.merged
+    ? applyMergedHooks(editor, analysis, sites, options.normPreserving ?? false)
+    : applyHooks(editor, analysis, sites, options.normPreserving ?? false);
   const hookSites = options.lowRank ? addLowRankSites(loaded.model, hooked, analysis.hiddenSize, analysis.dtype) : hooked;
   const companions = companionFiles(modelPath);
   const { signature, report } = analysis;
@@ -107,6 +119,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
   if (signature.attentionMask) manifest.inputs.attentionMask = signature.attentionMask;
   if (signature.positionIds) manifest.inputs.positionIds = signature.positionIds;
   if (signature.maxSequence) manifest.inputs.maxSequence = signature.maxSequence;
+  if (analysis.merged) manifest.inputs.useCacheBranch = analysis.merged.condition;
   if (signature.logits) manifest.outputs.logits = signature.logits;
   if (signature.lastHidden) manifest.outputs.lastHidden = signature.lastHidden;
   if (signature.vocabSize) manifest.vocabSize = signature.vocabSize;

@@ -44,12 +44,14 @@ export function applyHooks(editor: GraphEditor, analysis: Analysis, sites: reado
   let stream = hook(start, start, 0, 'hook_resid_pre');
   if (analysis.embedNode && stream !== start) renormalizeEmbedding(editor, analysis.embedNode, stream);
 
+  const parallel = analysis.residual === 'parallel';
   for (let b = 0; b < numBlocks; b++) {
-    const mid = chain.adds[2 * b] as ResidualAdd;
-    const post = chain.adds[2 * b + 1] as ResidualAdd;
+    // Parallel blocks have one residual add (x + (attn + mlp)) and no mid site.
+    const mid = parallel ? undefined : chain.adds[2 * b];
+    const post = (parallel ? chain.adds[b] : chain.adds[2 * b + 1]) as ResidualAdd;
     const needMid = wanted.has(siteName(b, 'hook_resid_mid'));
     const needPost = wanted.has(siteName(b, 'hook_resid_post')) || wanted.has(siteName(b + 1, 'hook_resid_pre'));
-    if (needMid) {
+    if (needMid && mid) {
       const sum = exposeSum(editor, mid, exposed);
       hook(sum, sum, b, 'hook_resid_mid');
     }

@@ -135,9 +135,9 @@ function typedFieldBytes(t: TensorProto): Uint8Array {
 export function tensorFloat32(tensor: TensorProto, dir: string): Float32Array {
   const bytes = tensorBytes(tensor, dir);
   const dt = tensor.dataType ?? 0;
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // a copy (Buffer.slice would be a view)
   if (dt === DataType.FLOAT) return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
-  const u16 = new Uint16Array(bytes.slice().buffer);
+  const u16 = new Uint16Array(new Uint8Array(bytes).buffer);
   const out = new Float32Array(u16.length);
   if (dt === DataType.FLOAT16) for (let i = 0; i < u16.length; i++) out[i] = halfToFloat(u16[i] ?? 0);
   else if (dt === DataType.BFLOAT16) {

@@ -1,5 +1,8 @@
 /** Rewards for Best-of-N selection and A/B judging. */
-export { parseReward, REWARD_KINDS } from './parse.js';
+export { parseReward } from './parse.js';
+export { registerReward, rewardKind, rewardKinds, rewardUsages } from './registry.js';
+export type { RewardKind } from './spec.js';
+export { BUILTIN_REWARDS } from './builtin.js';
 export { defineReward, checkRewardValues, type Reward, type RewardFn, type RewardItem, type RewardContext, type ProbeDirection, type VectorLoader } from './types.js';
 export { vaderReward, afinnReward, keywordReward, type AfinnMode } from './lexicon.js';
 export { probeReward, loadProbeJson } from './probe.js';

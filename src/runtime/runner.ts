@@ -11,7 +11,7 @@ import { checkManifestAgainstGraph } from '../hooks/consistency.js';
 import { readManifest, type HooksManifest, type HookSiteInfo } from '../hooks/manifest.js';
 import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } from './cache.js';
 import { createSession, type SessionOptions } from './session.js';
-import { idTensor, toFloat32, type Float32Tensor } from './tensors.js';
+import { boolTensor, idTensor, toFloat32, type Float32Tensor } from './tensors.js';
 import { readModel } from '../onnx/io.js';
 import { ModelCodec } from '../onnx/proto.js';
 import { HookPacker, packHookInputs, type PackLayout } from './packing.js';
@@ -112,6 +112,7 @@ export class ModelRunner {
     const total = cache.length + seqLen;
     const feeds: Record<string, ort.Tensor> = { ...this.packer.pack(args.hookFeeds), ...cacheFeeds(this.manifest.cache, cache, seqLen) };
     feeds[inputs.inputIds.name] = idTensor(inputs.inputIds.dtype, args.ids, [batch, seqLen]);
+    if (inputs.useCacheBranch) feeds[inputs.useCacheBranch] = boolTensor(cache.length > 0);
     if (inputs.attentionMask) {
       const mask = args.attentionMask ?? new Array<number>(batch * total).fill(1);
       if (mask.length !== batch * total) throw new InvalidArgumentError(`attention mask must have ${batch}×${total} entries, got ${mask.length}`);

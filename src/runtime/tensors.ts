@@ -6,6 +6,11 @@ import { fromHalfArray, toHalfArray } from '../onnx/fp16.js';
 /** A row-major float32 array with its shape. */
 export interface Float32Tensor { data: Float32Array; dims: number[] }
 
+/** A boolean scalar as a [1] tensor (merged decoders' use_cache_branch). */
+export function boolTensor(value: boolean): ort.Tensor {
+  return new ort.Tensor('bool', [value], [1]);
+}
+
 export function idTensor(dtype: IdDtype, values: ArrayLike<number>, dims: readonly number[]): ort.Tensor {
   if (dtype === 'int32') return new ort.Tensor('int32', Int32Array.from(values), dims);
   const out = new BigInt64Array(values.length);

@@ -8,7 +8,8 @@
  * to the smaller β.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { getSelector, softKlProbabilities, type SelectionInput, type Selector, type SelectorName } from './selectors.js';
+import { getSelector } from './registry.js';
+import { softKlProbabilities, type SelectionInput, type Selector, type SelectorName } from './selectors.js';
 
 export interface CalibrationPrompt {
   /** Proxy rewards of the N candidates (what the selector sees). */

@@ -24,7 +24,7 @@
  * N ≥ 1, β ≥ 0 and finite, every array of length N (u of N²), every value
  * finite; a bad value is reported with its candidate index.
  */
-import { InvalidArgumentError, UnknownSelectorError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 export interface SelectionInput {
   /** R(y_i), N values. Required by all but `mbr`. */
@@ -52,8 +52,8 @@ export interface Selection {
 
 export type Selector = (input: SelectionInput) => Selection;
 
-export const SELECTOR_NAMES = ['bon', 'mbr', 'mbr-bon', 'kl-bon', 'soft-kl', 'length-bon'] as const;
-export type SelectorName = (typeof SELECTOR_NAMES)[number];
+/** A registered selector's name (see registry.ts): bon, mbr, mbr-bon, kl-bon, soft-kl, length-bon, or one added with registerSelector. */
+export type SelectorName = string;
 
 /** N from whichever arrays are given (they must agree). */
 function candidateCount(input: SelectionInput, who: string): number {
@@ -194,13 +194,3 @@ export const softKl: Selector = (input) => {
   while ((probabilities[index] as number) === 0 && index > 0) index--;
   return { index, objective: logits, probabilities };
 };
-
-export const SELECTORS: Readonly<Record<SelectorName, Selector>> = {
-  bon, mbr, 'mbr-bon': mbrBon, 'kl-bon': klBon, 'soft-kl': softKl, 'length-bon': lengthBon,
-};
-
-export function getSelector(name: string): Selector {
-  const s = (SELECTORS as Record<string, Selector>)[name];
-  if (!s) throw new UnknownSelectorError(name, SELECTOR_NAMES);
-  return s;
-}

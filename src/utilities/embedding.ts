@@ -8,9 +8,11 @@
  * - `minilm`: cosine of mean-pooled, L2-normalised all-MiniLM-L6-v2
  *   embeddings of the response texts (the MBR-BoN paper's utility).
  */
-import { InvalidArgumentError } from '../errors.js';
-import type { MiniLMEmbedder } from '../embed/minilm.js';
+import { MiniLMEmbedder } from '../embed/minilm.js';
+import { InvalidArgumentError, UnknownUtilityError } from '../errors.js';
+import type { HookedModel } from '../runtime/model.js';
 import { cosineMatrix } from './cosine.js';
+import type { UtilityKind } from './spec.js';
 import { settle, type Utility, type UtilityItem } from './types.js';
 
 export function hiddenUtility(site: string, spec = `hidden:${site}`): Utility {
@@ -41,9 +43,32 @@ export function minilmUtility(embedder: MiniLMEmbedder | (() => Promise<MiniLMEm
     symmetric: true,
     sites: [],
     matrix: async (items: readonly UtilityItem[], out?: Float64Array) => {
-      ready ??= (embedder as () => Promise<MiniLMEmbedder>)();
+      ready ??= typeof embedder === 'function' ? embedder() : Promise.resolve(embedder);
       const batch = await (await ready).embed(items.map((it) => it.response));
       return cosineMatrix(batch, out);
     },
   };
 }
+
+function lastResidPost(model: HookedModel | undefined): string | undefined {
+  const posts = (model?.sites ?? []).filter((s) => s.endsWith('hook_resid_post'));
+  return posts[posts.length - 1];
+}
+
+/** `hidden` without a site uses `ctx.site`, else the model's last `hook_resid_post` site. */
+export const hiddenKind: UtilityKind = {
+  name: 'hidden', usage: 'hidden[:<site>]', description: "cosine of the policy's pooled hidden states at a hook site", takesArg: true,
+  create: (arg, spec, ctx) => {
+    const site = arg || ctx.site || lastResidPost(ctx.model);
+    if (!site) throw new UnknownUtilityError(spec, 'utility "hidden" needs a site: hidden:<site>, or a model in the context');
+    if (ctx.model && !ctx.model.sites.includes(site)) {
+      throw new UnknownUtilityError(spec, `hook site "${site}" is not in the model (sites: ${ctx.model.sites.join(', ')})`);
+    }
+    return hiddenUtility(site, spec);
+  },
+};
+
+export const minilmKind: UtilityKind = {
+  name: 'minilm', usage: 'minilm', description: 'cosine of all-MiniLM-L6-v2 sentence embeddings (the MBR-BoN paper)', takesArg: false,
+  create: (_arg, spec, ctx) => minilmUtility(ctx.embedder ?? (() => MiniLMEmbedder.load()), spec),
+};

@@ -1,5 +1,8 @@
 /** Utilities u(y, y') for MBR and MBR-BoN, and their N×N matrices. */
-export { parseUtility, type UtilityContext } from './parse.js';
+export { parseUtility } from './parse.js';
+export { registerUtility, utilityKind, utilityKinds, utilityUsages } from './registry.js';
+export type { UtilityContext, UtilityKind } from './spec.js';
+export { BUILTIN_UTILITIES } from './builtin.js';
 export type { Utility, UtilityItem } from './types.js';
 export { hiddenUtility, minilmUtility } from './embedding.js';
 export { cosine, cosineMatrix, unitRows, type VectorSet } from './cosine.js';

@@ -17,6 +17,8 @@
  * Two empty texts score 1; one empty text scores 0.
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { UtilityKind } from './spec.js';
+import { settle, type Utility, type UtilityItem } from './types.js';
 
 export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
@@ -152,3 +154,20 @@ function checkOut(out: Float64Array | undefined, n: number): Float64Array {
   if (out && out.length !== n * n) throw new InvalidArgumentError(`output buffer has ${out.length} entries, expected ${n}×${n}`);
   return out ?? new Float64Array(n * n);
 }
+
+function lexicalUtility(spec: string, kind: 'rouge-l' | 'chrf', fn: (texts: string[], out?: Float64Array) => Float64Array): Utility {
+  return {
+    spec, kind, bounds: [0, 1], symmetric: kind === 'rouge-l', sites: [],
+    matrix: (items: readonly UtilityItem[], out?: Float64Array) => settle(() => fn(items.map((it) => it.response), out)),
+  };
+}
+
+export const rougeLKind: UtilityKind = {
+  name: 'rouge-l', aliases: ['rougel'], usage: 'rouge-l', description: 'ROUGE-L F1 over words', takesArg: false,
+  create: (_arg, spec) => lexicalUtility(spec, 'rouge-l', (t, out) => rougeLMatrix(t, out)),
+};
+
+export const chrFKind: UtilityKind = {
+  name: 'chrf', usage: 'chrf', description: 'chrF over character n-grams (asymmetric)', takesArg: false,
+  create: (_arg, spec, ctx) => lexicalUtility(spec, 'chrf', (t, out) => chrFMatrix(t, ctx.chrf, out)),
+};

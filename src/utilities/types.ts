@@ -12,7 +12,8 @@ export interface UtilityItem {
 
 export interface Utility {
   readonly spec: string;
-  readonly kind: 'hidden' | 'minilm' | 'rouge-l' | 'chrf';
+  /** The registered kind: hidden, minilm, rouge-l, chrf, or one added with registerUtility. */
+  readonly kind: string;
   /** The range of u: [−1, 1] for cosines, [0, 1] for lexical overlaps. */
   readonly bounds: readonly [number, number];
   /** Whether u(y, y') = u(y', y). */

@@ -22,7 +22,8 @@ import type { HookedModel } from '../runtime/model.js';
 import { sha256Files } from '../files/fs.js';
 import { encodePairs, type EncodedPair } from './encode.js';
 import { effectCurve, fluentRange, type EffectPoint } from './effect.js';
-import type { SiteMeta } from './format.js';
+import type { LowRankArrays, SiteMeta } from './format.js';
+import { fitLowRankMap, type LowRankFitOptions } from './lowrank-fit.js';
 import { meanDiff } from './methods.js';
 import type { PairDataset } from './pairs.js';
 import { DEFAULT_RESPONSE_TOKENS } from './positions.js';
@@ -164,6 +165,11 @@ export interface DualExtractOptions extends DualReadOptions {
   name?: string;
   description?: string;
   onProgress?: (message: string) => void;
+  /**
+   * Also fit a low-rank map per site from the target's activation to the
+   * per-token difference (see lowrank-fit.ts); rank and λ by held-out fit.
+   */
+  lowRank?: LowRankFitOptions;
 }
 
 export interface DualExtractResult {
@@ -192,6 +198,7 @@ export async function extractDualVector(models: DualModels, dataset: PairDataset
   const directions = new Map<string, Float32Array>();
   const siteMeta: Record<string, SiteMeta> = {};
   const foldDirections = new Map<string, Float32Array[]>();
+  const maps = new Map<string, LowRankArrays>();
   let foldOf: Int32Array | undefined;
   for (const site of options.sites) {
     const s = samples.get(site) as DualSamples;
@@ -203,6 +210,15 @@ export async function extractDualVector(models: DualModels, dataset: PairDataset
       foldOf ??= fit.foldOf;
       foldDirections.set(site, fit.directions);
       meta.separability = separability(s, meanDiff(), folds, fit);
+    }
+    if (options.lowRank) {
+      options.onProgress?.(`fitting a low-rank map at ${site}`);
+      const y = new Float32Array(s.count * H);
+      for (let i = 0; i < y.length; i++) y[i] = (s.pos[i] as number) - (s.neg[i] as number);
+      const res = fitLowRankMap({ hidden: H, count: s.count, x: s.base, y, group: s.pair, pairs: s.pairs }, { folds, ...options.lowRank });
+      meta.lowRankFit = res.fit;
+      const shift = Float32Array.from(res.bias, (b, h) => b - (direction[h] as number));
+      maps.set(site, { ...res.map, shift });
     }
     siteMeta[site] = meta;
   }
@@ -225,7 +241,7 @@ export async function extractDualVector(models: DualModels, dataset: PairDataset
     ...(options.description ? { description: options.description } : {}),
     ...(recommended ? { recommendedStrength: recommended } : {}),
     sites: siteMeta,
-  });
+  }, maps);
   return { vector, samples, ...(curve ? { curve } : {}) };
 }
 

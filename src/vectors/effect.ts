@@ -37,7 +37,7 @@ export interface EffectInput {
   kind: 'responses' | 'instructions';
 }
 
-interface PairScore { pos: number; neg: number }
+export interface PairScore { pos: number; neg: number }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -60,11 +60,18 @@ async function scorePair(model: HookedModel, p: EncodedPair, plans: readonly (In
   return Array.from({ length: G }, (_, g) => ({ pos: a[g]?.logprob ?? 0, neg: b[g]?.logprob ?? 0 }));
 }
 
-/** The effect curve over `strengths` (strength 0 is the baseline and always reported). */
-export async function effectCurve(model: HookedModel, input: EffectInput, strengths: readonly number[], onPair?: () => void): Promise<EffectPoint[]> {
+/** Summed log-probs of both sides of every pair at every grid strength (grid[0…] ascending, 0 included). */
+export interface EffectScores {
+  grid: number[];
+  /** scores[i][g]: pair i at grid[g] (`pos` = chosen, `neg` = rejected). */
+  scores: PairScore[][];
+}
+
+/** Scores every pair under every strength (the direction fitted without the pair's fold). */
+export async function effectScores(model: HookedModel, input: EffectInput, strengths: readonly number[], onPair?: () => void): Promise<EffectScores> {
   const { pairs, foldOf, directions } = input;
   const grid = [...new Set([0, ...strengths])].sort((a, b) => a - b);
-  const sums = grid.map(() => ({ pref: 0, wins: 0, flu: 0 }));
+  const scores: PairScore[][] = [];
   for (let i = 0; i < pairs.length; i++) {
     const p = pairs[i] as EncodedPair;
     const fold = foldOf[i] as number;
@@ -74,19 +81,31 @@ export async function effectCurve(model: HookedModel, input: EffectInput, streng
       for (const [site, dirs] of directions) plan.push({ site, vector: dirs[fold] as Float32Array, strength: s });
       return plan;
     });
-    const scores = await scorePair(model, p, plans);
-    const b = scores[grid.indexOf(0)] as PairScore;
+    scores.push(await scorePair(model, p, plans));
+    onPair?.();
+  }
+  return { grid, scores };
+}
+
+/** The effect curve from scores (pure). */
+export function curveFromScores(input: Pick<EffectInput, 'pairs' | 'kind'>, { grid, scores }: EffectScores): EffectPoint[] {
+  const { pairs } = input;
+  const sums = grid.map(() => ({ pref: 0, wins: 0, flu: 0 }));
+  const zero = grid.indexOf(0);
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i] as EncodedPair;
+    const row = scores[i] as PairScore[];
+    const b = row[zero] as PairScore;
     const posTokens = p.continuation.pos.length;
     const negTokens = p.continuation.neg.length;
     for (let g = 0; g < grid.length; g++) {
-      const sc = scores[g] as PairScore;
+      const sc = row[g] as PairScore;
       const acc = sums[g] as { pref: number; wins: number; flu: number };
       const pref = (sc.pos - b.pos) - (sc.neg - b.neg);
       acc.pref += pref;
       acc.wins += pref > 0 ? 1 : 0;
       acc.flu += ((sc.pos - b.pos) / posTokens + (sc.neg - b.neg) / negTokens) / 2;
     }
-    onPair?.();
   }
   const n = pairs.length;
   return grid.map((strength, g) => {
@@ -101,6 +120,11 @@ export async function effectCurve(model: HookedModel, input: EffectInput, streng
       perplexityRatio: Math.exp(-fluency),
     };
   });
+}
+
+/** The effect curve over `strengths` (strength 0 is the baseline and always reported). */
+export async function effectCurve(model: HookedModel, input: EffectInput, strengths: readonly number[], onPair?: () => void): Promise<EffectPoint[]> {
+  return curveFromScores(input, await effectScores(model, input, strengths, onPair));
 }
 
 /** The widest grid range around 0 whose perplexity ratio stays ≤ `maxRatio`. */

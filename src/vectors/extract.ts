@@ -7,15 +7,18 @@
 import { basename } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import type { HookedModel } from '../runtime/model.js';
+import { checkSameVocabulary } from '../prefs/compat.js';
+import { pairLogprobs } from '../prefs/score.js';
+import { criterionCurve } from '../prefs/strength-criterion.js';
 import { encodePairs } from './encode.js';
-import { effectCurve, fluentRange, type EffectPoint } from './effect.js';
+import { curveFromScores, effectScores, fluentRange, type EffectPoint } from './effect.js';
 import type { SiteMeta } from './format.js';
 import { methodSpec } from './methods.js';
 import type { PairDataset } from './pairs.js';
 import { formatReadPosition, type ReadPosition } from './positions.js';
 import { l2norm, meanDifferenceNorm, meanRowNorm } from './samples.js';
 import { separability } from './separability.js';
-import { DEFAULT_FRACTIONS, DEFAULT_MAX_PERPLEXITY_RATIO, defaultRead, fitSites, sweep, type SiteData, type SweepReport } from './sweep.js';
+import { DEFAULT_FRACTIONS, DEFAULT_MAX_PERPLEXITY_RATIO, defaultRead, fitSites, sweep, type RecommendedStrength, type SiteData, type SweepOptions, type SweepReport } from './sweep.js';
 import { SteeringVector, modelIdentity } from './vector.js';
 
 export interface ExtractOptions {
@@ -30,6 +33,8 @@ export interface ExtractOptions {
   description?: string;
   /** Measure the strength curve and record a recommended range (default true). */
   recommend?: boolean;
+  /** Choose the recommended strength by a preference criterion (DPO, RPO, MRPO) instead of the fluent range. */
+  criterion?: SweepOptions['criterion'];
   fractions?: readonly number[];
   maxPerplexityRatio?: number;
   onProgress?: (message: string) => void;
@@ -52,7 +57,12 @@ export async function extractVector(model: HookedModel, dataset: PairDataset, op
   let report: SweepReport | undefined;
   let sites: readonly string[];
   if (options.sites === undefined || options.sites === 'auto') {
-    report = await sweep(model, dataset, { method, read, folds, maxPerplexityRatio: maxRatio, ...(options.fractions ? { fractions: options.fractions } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    report = await sweep(model, dataset, {
+      method, read, folds, maxPerplexityRatio: maxRatio,
+      ...(options.fractions ? { fractions: options.fractions } : {}),
+      ...(options.criterion ? { criterion: options.criterion } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
     sites = report.recommended.sites;
   } else {
     sites = options.sites;
@@ -75,18 +85,28 @@ export async function extractVector(model: HookedModel, dataset: PairDataset, op
       separability: fromSweep?.separability ?? separability(d.samples, spec.create(), folds, d.fit),
     };
   }
-  let recommended: { min: number; max: number } | undefined;
+  let recommended: RecommendedStrength | undefined;
   let curve: EffectPoint[] | undefined;
   if (report && sites.length === 1) {
     const s = report.sites.find((r) => r.site === sites[0]);
-    if (s) { recommended = s.fluent; curve = s.curve; }
+    if (s) { recommended = report.recommended.strength; curve = s.curve; }
   } else if (options.recommend !== false) {
     const unit = Math.min(...sites.map((s) => (siteMeta[s]?.residualNorm ?? 1) / (siteMeta[s]?.norm ?? 1)));
     const strengths = (options.fractions ?? DEFAULT_FRACTIONS).flatMap((f) => [f * unit, -f * unit]);
     options.onProgress?.(`measuring ${strengths.length} strengths`);
     const foldDirs = new Map(sites.map((s) => [s, (data.get(s) as SiteData).fit.directions]));
-    curve = await effectCurve(model, { pairs, foldOf: (data.get(sites[0] as string) as SiteData).fit.foldOf, directions: foldDirs, kind: dataset.kind }, strengths);
+    const input = { pairs, foldOf: (data.get(sites[0] as string) as SiteData).fit.foldOf, directions: foldDirs, kind: dataset.kind };
+    const scores = await effectScores(model, input, strengths);
+    curve = curveFromScores(input, scores);
     recommended = fluentRange(curve, maxRatio);
+    if (options.criterion) {
+      const tokens = pairs.map((p) => ({ chosen: p.continuation.pos.length, rejected: p.continuation.neg.length }));
+      const refs = options.criterion.references ?? [];
+      const refScores = refs.length > 0 ? { dirs: refs.map((r) => r.dir), scores: await Promise.all(refs.map((r) => { checkSameVocabulary(model, r, ['model', 'reference']); return pairLogprobs(r, pairs); })) } : undefined;
+      const c = criterionCurve(options.criterion.name, { ...scores, tokens }, options.criterion.params, refScores);
+      const s = c.best.strength;
+      recommended = { min: Math.min(0, s), max: Math.max(0, s), criterion: { name: c.name, strength: s, loss: c.best.loss, beta: c.params.beta, eta: c.params.eta, epsilon: c.params.epsilon, references: c.references } };
+    }
   }
   const vector = SteeringVector.create(directions, {
     model: modelIdentity(model),

@@ -74,6 +74,12 @@ export interface LowRankArrays {
   /** Row-major [hidden, rank]. */
   v: Float32Array;
   u: Float32Array;
+  /**
+   * Added to the site's direction when the map is applied ([hidden]), so a
+   * map fitted on centred activations, δ ≈ d + ((h − h̄)·V)·Uᵀ, stores the
+   * mean difference d as the direction and shift = −(h̄·V)·Uᵀ.
+   */
+  shift?: Float32Array;
 }
 
 export interface VectorMetadata {
@@ -86,8 +92,12 @@ export interface VectorMetadata {
   library: { name: string; version: string };
   name?: string;
   description?: string;
-  /** Steering strengths in which text stays fluent, as measured when it was made. */
-  recommendedStrength?: { min: number; max: number };
+  /**
+   * Steering strengths in which text stays fluent, as measured when it was
+   * made; or, when a preference criterion chose it (`sweep --criterion`),
+   * 0 … the criterion's best strength, with the criterion recorded.
+   */
+  recommendedStrength?: { min: number; max: number; criterion?: StrengthCriterion };
   /** How a derived vector was made, e.g. `scale(joy, 2)`. */
   derivation?: string;
   /** RAHF-Dual: the two models whose difference the vector is (`model` is the one it steers). */
@@ -95,12 +105,29 @@ export interface VectorMetadata {
   sites: Record<string, SiteMeta>;
 }
 
+/** Which preference criterion chose a recommended strength, with its parameters. */
+export interface StrengthCriterion {
+  name: string;
+  strength: number;
+  loss: number;
+  beta: number;
+  eta: number;
+  epsilon: number;
+  references: string[];
+}
+
+function checkCriterion(c: unknown, where: string): StrengthCriterion {
+  need(isObj(c) && typeof c.name === 'string' && isNum(c.strength) && isNum(c.loss) && isNum(c.beta) && isNum(c.eta) && isNum(c.epsilon)
+    && Array.isArray(c.references) && c.references.every((r) => typeof r === 'string'), where, '"recommendedStrength.criterion" needs name, strength, loss, beta, eta, epsilon and references');
+  return { name: c.name, strength: c.strength, loss: c.loss, beta: c.beta, eta: c.eta, epsilon: c.epsilon, references: [...c.references] };
+}
+
 export interface VectorFileSite extends SiteMeta {
   name: string;
   /** base64 of little-endian float32 [hiddenSize]. */
   direction: string;
   /** Version 2: the low-rank map, V and U as base64 float32 [hiddenSize × rank], row-major. */
-  lowRank?: { rank: number; v: string; u: string };
+  lowRank?: { rank: number; v: string; u: string; shift?: string };
 }
 
 export interface VectorFile extends Omit<VectorMetadata, 'sites'> {
@@ -222,7 +249,11 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
       need(isObj(m) && typeof m.rank === 'number' && Number.isInteger(m.rank) && m.rank >= 1 && m.rank < hidden && typeof m.v === 'string' && typeof m.u === 'string', at, `"lowRank" needs an integer rank in [1, ${hidden - 1}] and base64 v, u`);
       const n = hidden * m.rank;
       const expected = `expected ${hidden}×${m.rank}`;
-      lowRank.set(s.name, { rank: m.rank, v: decodeFloat32(m.v, n, at, 'low-rank V', expected), u: decodeFloat32(m.u, n, at, 'low-rank U', expected) });
+      need(m.shift === undefined || typeof m.shift === 'string', at, '"lowRank.shift" must be base64');
+      lowRank.set(s.name, {
+        rank: m.rank, v: decodeFloat32(m.v, n, at, 'low-rank V', expected), u: decodeFloat32(m.u, n, at, 'low-rank U', expected),
+        ...(typeof m.shift === 'string' ? { shift: decodeFloat32(m.shift, hidden, at, 'low-rank shift') } : {}),
+      });
     }
   });
   if (raw.checksum !== undefined) {
@@ -254,7 +285,7 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
   if (raw.recommendedStrength !== undefined) {
     const r = raw.recommendedStrength;
     need(isObj(r) && isNum(r.min) && isNum(r.max) && r.min <= r.max, where, '"recommendedStrength" needs numbers min ≤ max');
-    meta.recommendedStrength = { min: r.min, max: r.max };
+    meta.recommendedStrength = { min: r.min, max: r.max, ...(r.criterion !== undefined ? { criterion: checkCriterion(r.criterion, where) } : {}) };
   }
   return { meta, directions, lowRank };
 }
@@ -270,7 +301,7 @@ function siteEntry(name: string, m: SiteMeta | undefined, v: Float32Array, map?:
   if (m?.separability) out.separability = m.separability;
   if (m?.lowRankFit) out.lowRankFit = { ...m.lowRankFit };
   out.direction = encodeFloat32(v);
-  if (map) out.lowRank = { rank: map.rank, v: encodeFloat32(map.v), u: encodeFloat32(map.u) };
+  if (map) out.lowRank = { rank: map.rank, v: encodeFloat32(map.v), u: encodeFloat32(map.u), ...(map.shift ? { shift: encodeFloat32(map.shift) } : {}) };
   return out;
 }
 
@@ -295,7 +326,10 @@ export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<strin
     const d = meta.dataset;
     file.dataset = { sha256: d.sha256, size: d.size, pairs: d.pairs, kind: d.kind, ...(d.file !== undefined ? { file: d.file } : {}) };
   }
-  if (meta.recommendedStrength) file.recommendedStrength = { min: meta.recommendedStrength.min, max: meta.recommendedStrength.max };
+  if (meta.recommendedStrength) {
+    const r = meta.recommendedStrength;
+    file.recommendedStrength = { min: r.min, max: r.max, ...(r.criterion ? { criterion: { ...r.criterion, references: [...r.criterion.references] } } : {}) };
+  }
   file.sites = [...directions.entries()].map(([name, v]) => siteEntry(name, meta.sites[name], v, lowRank.get(name)));
   file.checksum = vectorChecksum(directions.entries(), lowRank);
   return file;

@@ -5,9 +5,13 @@
  * moves the preference most, and that range.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { checkSameVocabulary } from '../prefs/compat.js';
+import type { CriterionParams, SideLogprobs } from '../prefs/criteria.js';
+import { pairLogprobs } from '../prefs/score.js';
+import { criterionCurve, type CriterionCurve, type CriterionName } from '../prefs/strength-criterion.js';
 import type { HookedModel } from '../runtime/model.js';
 import { encodePairs, type EncodedPair } from './encode.js';
-import { effectCurve, fluentRange, type EffectPoint } from './effect.js';
+import { curveFromScores, effectScores, fluentRange, type EffectPoint } from './effect.js';
 import { methodSpec, type DirectionMethod } from './methods.js';
 import type { PairDataset } from './pairs.js';
 import { formatReadPosition, readContrast, type ReadPosition } from './positions.js';
@@ -29,6 +33,11 @@ export interface SweepOptions {
   maxPerplexityRatio?: number;
   /** Skip the strength grid (separability only). */
   separabilityOnly?: boolean;
+  /**
+   * Rank sites and strengths by a preference criterion on the held-out pairs
+   * instead of the fluent preference swing (see src/prefs/strength-criterion.ts).
+   */
+  criterion?: { name: CriterionName; params: CriterionParams; references?: readonly HookedModel[] };
   onProgress?: (message: string) => void;
 }
 
@@ -42,6 +51,8 @@ export interface SiteSweep {
   fluent: { min: number; max: number };
   /** preference(fluent.max) − preference(fluent.min): how far the fluent range moves the preference (nats). */
   swing: number | null;
+  /** The criterion over the strength grid, when the sweep ranks by one. */
+  criterion?: CriterionCurve;
 }
 
 export interface SweepReport {
@@ -54,7 +65,14 @@ export interface SweepReport {
   sites: SiteSweep[];
   /** Sites where the method found no direction (e.g. both sides identical there). */
   skipped: { site: string; reason: string }[];
-  recommended: { sites: string[]; strength: { min: number; max: number } };
+  recommended: { sites: string[]; strength: RecommendedStrength };
+}
+
+/** A recommended strength range; with a criterion, 0 … the criterion's best strength, and which criterion chose it. */
+export interface RecommendedStrength {
+  min: number;
+  max: number;
+  criterion?: { name: CriterionName; strength: number; loss: number; beta: number; eta: number; epsilon: number; references: string[] };
 }
 
 export function defaultRead(dataset: PairDataset): ReadPosition {
@@ -94,6 +112,19 @@ export async function sweep(model: HookedModel, dataset: PairDataset, options: S
   const pairs = encodePairs(model, dataset);
   options.onProgress?.(`reading ${pairs.length} pairs at ${sites.length} site(s)`);
   const samples = await readContrast(model, pairs, sites, read);
+  const crit = options.criterion;
+  if (crit && dataset.kind !== 'responses') throw new InvalidArgumentError(`the ${crit.name} criterion needs chosen/rejected responses; ${dataset.source} holds instruction contrasts`);
+  let refScores: { dirs: string[]; scores: SideLogprobs[][] } | undefined;
+  if (crit && (crit.references?.length ?? 0) > 0) {
+    refScores = { dirs: [], scores: [] };
+    for (const ref of crit.references ?? []) {
+      checkSameVocabulary(model, ref, ['model', 'reference']);
+      options.onProgress?.(`scoring ${pairs.length} pairs under the reference ${ref.dir}`);
+      refScores.dirs.push(ref.dir);
+      refScores.scores.push(await pairLogprobs(ref, pairs));
+    }
+  }
+  const tokens = pairs.map((p) => ({ chosen: p.continuation.pos.length, rejected: p.continuation.neg.length }));
   const results: SiteSweep[] = [];
   const skipped: { site: string; reason: string }[] = [];
   for (const site of sites) {
@@ -114,14 +145,18 @@ export async function sweep(model: HookedModel, dataset: PairDataset, options: S
     const unit = residualNorm / directionNorm;
     const strengths = options.separabilityOnly ? [] : fractions.flatMap((f) => [f * unit, -f * unit]);
     options.onProgress?.(`site ${site}: separability${strengths.length ? ` and ${strengths.length} strengths` : ''}`);
-    const curve = await effectCurve(model, { pairs, foldOf: d.fit.foldOf, directions: new Map([[site, d.fit.directions]]), kind: dataset.kind }, strengths);
+    const input = { pairs, foldOf: d.fit.foldOf, directions: new Map([[site, d.fit.directions]]), kind: dataset.kind };
+    const scores = await effectScores(model, input, strengths);
+    const curve = curveFromScores(input, scores);
     const fluent = fluentRange(curve, maxRatio);
+    const criterion = crit && strengths.length > 0 ? criterionCurve(crit.name, { ...scores, tokens }, crit.params, refScores) : undefined;
     const at = (x: number) => curve.find((p) => p.strength === x)?.preference ?? null;
     const hi = at(fluent.max);
     const lo = at(fluent.min);
     results.push({
       site, residualNorm, contrastNorm: meanDifferenceNorm(d.samples), directionNorm, separability: sep,
       curve, fluent, swing: hi === null || lo === null ? null : hi - lo,
+      ...(criterion ? { criterion } : {}),
     });
   }
   if (results.length === 0) throw new InvalidArgumentError(`no usable site: ${skipped.map((x) => `${x.site} (${x.reason})`).join('; ')}`);
@@ -132,7 +167,17 @@ export async function sweep(model: HookedModel, dataset: PairDataset, options: S
     method, read: formatReadPosition(read), folds: best.separability.folds, maxPerplexityRatio: maxRatio,
     sites: results,
     skipped,
-    recommended: { sites: [best.site], strength: best.fluent },
+    recommended: { sites: [best.site], strength: recommendedStrength(best) },
+  };
+}
+
+function recommendedStrength(best: SiteSweep): RecommendedStrength {
+  const c = best.criterion;
+  if (!c) return best.fluent;
+  const s = c.best.strength;
+  return {
+    min: Math.min(0, s), max: Math.max(0, s),
+    criterion: { name: c.name, strength: s, loss: c.best.loss, beta: c.params.beta, eta: c.params.eta, epsilon: c.params.epsilon, references: c.references },
   };
 }
 
@@ -145,6 +190,10 @@ export function recommend(results: readonly SiteSweep[]): SiteSweep {
   if (results.length === 0) throw new InvalidArgumentError('nothing to recommend from');
   const separable = results.filter((r) => r.separability.probeAccuracy >= 0.75);
   const pool = separable.length > 0 ? separable : [...results];
+  if (pool.every((r) => r.criterion)) {
+    // Lowest criterion loss at the site's best strength.
+    return pool.reduce((a, b) => ((b.criterion as CriterionCurve).best.loss < (a.criterion as CriterionCurve).best.loss ? b : a));
+  }
   const key = (r: SiteSweep) => (r.swing ?? r.separability.accuracy + r.separability.effectSize * 1e-3);
   return pool.reduce((a, b) => (key(b) > key(a) ? b : a));
 }
@@ -171,7 +220,16 @@ export function formatSweep(report: SweepReport): string {
       lines.push(`  ${p.strength.toFixed(2).padStart(9)}  ${p.preference === null ? 'n/a' : p.preference.toFixed(2).padStart(8)}  ${p.preferenceWins === null ? '' : p.preferenceWins.toFixed(2)}  ${p.perplexityRatio.toFixed(3)}`);
     }
   }
+  for (const s of report.sites) {
+    const c = s.criterion;
+    if (!c) continue;
+    lines.push('', `${s.site}: ${c.name.toUpperCase()} criterion (β ${c.params.beta}, η ${c.params.eta}${c.name === 'mrpo' ? `, ε ${c.params.epsilon}` : ''}; reference ${c.references.join(' + ')}): strength → loss, DPO loss, margin, Δ log π(chosen), Δ log π(rejected)`);
+    for (const p of c.points) {
+      lines.push(`  ${p.strength.toFixed(2).padStart(9)}  ${p.loss.toFixed(4)}  ${p.dpoLoss.toFixed(4)}  ${p.margin.toFixed(3).padStart(7)}  ${p.chosenShift.toFixed(2).padStart(8)}  ${p.rejectedShift.toFixed(2).padStart(8)}${p.strength === c.best.strength ? '  ← best' : ''}${p.margin > 0 && p.chosenShift < 0 ? '  (chosen falls)' : ''}`);
+    }
+  }
   for (const x of report.skipped) lines.push(`skipped ${x.site}: ${x.reason}`);
-  lines.push('', `recommended: ${report.recommended.sites.join(', ')}, strength ${report.recommended.strength.min.toFixed(2)} … ${report.recommended.strength.max.toFixed(2)}`);
+  const rc = report.recommended.strength.criterion;
+  lines.push('', `recommended: ${report.recommended.sites.join(', ')}, strength ${report.recommended.strength.min.toFixed(2)} … ${report.recommended.strength.max.toFixed(2)}${rc ? ` (chosen by ${rc.name}: best strength ${rc.strength.toFixed(2)}, loss ${rc.loss.toFixed(4)})` : ''}`);
   return lines.join('\n');
 }

@@ -38,7 +38,8 @@ export interface ToPlanOptions {
   normPreserving?: boolean;
   /**
    * Apply the sites' low-rank maps, when the vector has them (default true):
-   * h' = h + strength·(b + (h·V)·Uᵀ). With false, only the constant part b.
+   * h' = h + strength·(d + shift + (h·V)·Uᵀ), d the direction. With false,
+   * only the constant vector d.
    */
   lowRank?: boolean;
 }
@@ -91,7 +92,8 @@ export class SteeringVector {
       const v = Float32Array.from(m.v);
       const u = Float32Array.from(m.u);
       for (const a of [v, u]) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new InvalidArgumentError(`low-rank map for ${site} has a non-finite value at index ${i}`);
-      maps.set(site, { rank: m.rank, v, u });
+      if (m.shift && m.shift.length !== H) throw new ShapeMismatchError(`low-rank map for ${site}: the shift must have ${H} values`);
+      maps.set(site, { rank: m.rank, v, u, ...(m.shift ? { shift: Float32Array.from(m.shift) } : {}) });
     }
     return new SteeringVector({ ...meta, library: meta.library ?? { name: LIBRARY_NAME, version: LIBRARY_VERSION }, sites }, dirs, maps);
   }
@@ -117,7 +119,7 @@ export class SteeringVector {
   /** A copy of the site's low-rank map, if it has one. */
   lowRank(site: string): LowRankArrays | undefined {
     const m = this.maps.get(site);
-    return m ? { rank: m.rank, v: Float32Array.from(m.v), u: Float32Array.from(m.u) } : undefined;
+    return m ? { rank: m.rank, v: Float32Array.from(m.v), u: Float32Array.from(m.u), ...(m.shift ? { shift: Float32Array.from(m.shift) } : {}) } : undefined;
   }
 
   // ---- arithmetic (immutable) ----
@@ -136,7 +138,7 @@ export class SteeringVector {
   /** Every map with U scaled by k (the map is linear in U). */
   private scaledMaps(k: number): Map<string, LowRankArrays> {
     const out = new Map<string, LowRankArrays>();
-    for (const [site, m] of this.maps) out.set(site, { rank: m.rank, v: m.v, u: m.u.map((x) => x * k) });
+    for (const [site, m] of this.maps) out.set(site, { rank: m.rank, v: m.v, u: m.u.map((x) => x * k), ...(m.shift ? { shift: m.shift.map((x) => x * k) } : {}) });
     return out;
   }
 
@@ -167,7 +169,9 @@ export class SteeringVector {
         for (let h = 0; h < H; h++) for (let c = 0; c < m.rank; c++) { v[h * rank + col + c] = m.v[h * m.rank + c] as number; u[h * rank + col + c] = s * (m.u[h * m.rank + c] as number); }
         col += m.rank;
       }
-      maps.set(site, { rank, v, u });
+      const shift = new Float32Array(H);
+      for (const { m, s } of parts) if (m.shift) for (let h = 0; h < H; h++) shift[h] = (shift[h] as number) + s * (m.shift[h] as number);
+      maps.set(site, { rank, v, u, shift });
     }
     return this.derive(dirs, `(${this.label()} ${op} ${other.label()})`, {}, maps);
   }
@@ -197,7 +201,7 @@ export class SteeringVector {
       if (!(n > 0)) throw new InvalidArgumentError(`cannot normalize the zero direction at ${site}`);
       dirs.set(site, v.map((x) => x / n));
       const m = this.maps.get(site);
-      if (m) maps.set(site, { rank: m.rank, v: m.v, u: m.u.map((x) => x / n) });
+      if (m) maps.set(site, { rank: m.rank, v: m.v, u: m.u.map((x) => x / n), ...(m.shift ? { shift: m.shift.map((x) => x / n) } : {}) });
     }
     return this.derive(dirs, `normalize(${this.label()})`, {}, maps);
   }
@@ -243,12 +247,14 @@ export class SteeringVector {
     return sites.map((site) => {
       const strength = typeof options.strength === 'number' ? options.strength : options.strength[site];
       if (strength === undefined || !Number.isFinite(strength)) throw new InvalidArgumentError(`no finite strength for ${site}`);
-      const iv: Intervention = { site, vector: this.direction(site), strength };
+      const map = options.lowRank === false ? undefined : this.maps.get(site);
+      const vector = this.direction(site);
+      if (map?.shift) for (let h = 0; h < vector.length; h++) vector[h] = (vector[h] as number) + (map.shift[h] as number);
+      const iv: Intervention = { site, vector, strength };
       if (options.operator) iv.operator = options.operator;
       if (options.positions !== undefined) iv.positions = options.positions;
       if (options.schedule) iv.schedule = options.schedule;
       if (options.normPreserving) iv.normPreserving = true;
-      const map = options.lowRank === false ? undefined : this.maps.get(site);
       if (map) iv.lowRank = { rank: map.rank, v: Float32Array.from(map.v), u: Float32Array.from(map.u) };
       return iv;
     });

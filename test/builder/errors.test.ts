@@ -55,8 +55,8 @@ describe('build errors', () => {
   });
 
   it('names the supported architectures for an unknown one', async () => {
-    const dir = checkpoint({ ...tinyConfig, architectures: ['GPTNeoXForCausalLM'], model_type: 'gpt_neox' });
-    await expectBuildError(dir, UnsupportedArchitectureError, /GPTNeoXForCausalLM.*LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM/);
+    const dir = checkpoint({ ...tinyConfig, architectures: ['MambaForCausalLM'], model_type: 'mamba' });
+    await expectBuildError(dir, UnsupportedArchitectureError, /MambaForCausalLM.*LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM/);
   });
 
   it('rejects unknown rope scaling types and non-silu activations', async () => {

@@ -28,6 +28,8 @@ export interface DecoderFixture {
   dynamicQuant?: boolean;
   /** Carries expected.json with the transformers residual stream. */
   expected?: boolean;
+  /** Parallel residual blocks: one residual sum per block, no hook_resid_mid. */
+  parallel?: boolean;
 }
 
 const dir = (id: string): string => join(FIXTURES, id);
@@ -38,6 +40,10 @@ export const DECODERS: readonly DecoderFixture[] = [
   { id: 'torch-tiny-random-MistralForCausalLM', input: dir('torch-tiny-random-MistralForCausalLM'), numBlocks: 2, hiddenSize: 32, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', expected: true },
   { id: 'torch-tiny-random-Phi3ForCausalLM', input: dir('torch-tiny-random-Phi3ForCausalLM'), numBlocks: 2, hiddenSize: 32, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', expected: true },
   { id: 'torch-tiny-random-GPT2LMHeadModel', input: dir('torch-tiny-random-GPT2LMHeadModel'), numBlocks: 2, hiddenSize: 32, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', expected: true },
+  { id: 'torch-tiny-random-Qwen3ForCausalLM', input: dir('torch-tiny-random-Qwen3ForCausalLM'), numBlocks: 2, hiddenSize: 32, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', expected: true },
+  { id: 'torch-tiny-random-Gemma2ForCausalLM', input: dir('torch-tiny-random-Gemma2ForCausalLM'), numBlocks: 2, hiddenSize: 32, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', expected: true },
+  { id: 'torch-tiny-random-GPTJForCausalLM', input: dir('torch-tiny-random-GPTJForCausalLM'), numBlocks: 2, hiddenSize: 32, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', expected: true, parallel: true },
+  { id: 'torch-tiny-random-PhiForCausalLM', input: dir('torch-tiny-random-PhiForCausalLM'), numBlocks: 2, hiddenSize: 32, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', expected: true, parallel: true },
   { id: 'ortgenai-mb-tiny-llama-fp16', input: dir('ortgenai-mb-tiny-llama-fp16'), numBlocks: 2, hiddenSize: 16, dtype: 'float16', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'left', externalData: true },
   { id: 'ortq-mb-tiny-llama-gqa-int4', input: dir('ortq-mb-tiny-llama-gqa-int4'), numBlocks: 2, hiddenSize: 16, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'right' },
   { id: 'ortq-mb-tiny-llama-gqa-int8dyn', input: dir('ortq-mb-tiny-llama-gqa-int8dyn'), numBlocks: 2, hiddenSize: 16, dtype: 'float32', ids: 'int64', cache: 'bnsh', output: 'logits', padding: 'right', dynamicQuant: true },

@@ -78,8 +78,10 @@ for (const fx of DECODERS) {
       expect(manifest.inputs.maxSequence).toBe(fx.maxSequence);
       expect(manifest.outputs[fx.output]).toBeTruthy();
       expect(manifest.origin.kind).toBe('instrument');
-      expect(manifest.sites).toHaveLength(3 * fx.numBlocks);
-      expect(new Set(manifest.sites.map((s) => s.name)).size).toBe(3 * fx.numBlocks);
+      const perBlock = fx.parallel ? 2 : 3;
+      expect(manifest.sites).toHaveLength(perBlock * fx.numBlocks);
+      expect(new Set(manifest.sites.map((s) => s.name)).size).toBe(perBlock * fx.numBlocks);
+      expect(manifest.sites.some((s) => s.name.endsWith('hook_resid_mid'))).toBe(!fx.parallel);
 
       const source = readModel(locateOnnx(fx.input));
       expect(manifest.fingerprint).toBe(sha256Files([source.path, ...source.externalFiles]));
@@ -155,7 +157,7 @@ for (const fx of DECODERS) {
 
     it('ablation removes a direction from the captured residual', async () => {
       const block = fx.numBlocks - 1;
-      const site = manifest.sites.find((s) => s.name === `blocks.${block}.hook_resid_mid`);
+      const site = manifest.sites.find((s) => s.name === `blocks.${block}.${fx.parallel ? 'hook_resid_post' : 'hook_resid_mid'}`);
       if (!site) throw new Error('site missing');
       const H = fx.hiddenSize;
       const plain = gather(await prefill(feedable, manifest, PROMPT, hookFeeds(manifest)), site.capture);

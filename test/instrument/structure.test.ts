@@ -121,6 +121,19 @@ describe('rejections', () => {
     expect(report.reason).toMatch(/found 5 residual adds .*the longest chain has 4, .* but the KV cache has 1 layer; expected 2 residual adds per block/);
   });
 
+  it('checks the residual wiring against the family adapter named in config.json', () => {
+    const dir = join(work, 'gptj-as-llama');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(FIXTURES, 'torch-tiny-random-GPTJForCausalLM', 'model.onnx'), join(dir, 'model.onnx'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['LlamaForCausalLM'] }));
+    const report = analyzeModel(dir);
+    expect(report.instrumentable).toBe(false);
+    expect(report.reason).toMatch(/LlamaForCausalLM adapter says the blocks are sequential: 2 residual adds per block/);
+    const parallel = analyzeModel(join(FIXTURES, 'torch-tiny-random-GPTJForCausalLM'));
+    expect(parallel.instrumentable).toBe(true);
+    expect(parallel.residuals.map((r) => r.site)).toEqual(['blocks.0.hook_resid_pre', 'blocks.0.hook_resid_post', 'blocks.1.hook_resid_pre', 'blocks.1.hook_resid_post']);
+  });
+
   it('reports a missing file', async () => {
     await expect(instrumentModel(join(work, 'nope.onnx'), join(work, 'x'))).rejects.toThrow(FileNotFoundError);
     expect(() => analyzeModel(join(work, 'nope'))).toThrow(FileNotFoundError);

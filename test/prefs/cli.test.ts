@@ -2,7 +2,10 @@
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerExtract } from '../../src/cli/commands/extract.js';
 import { registerPrefs } from '../../src/cli/commands/prefs.js';
+import { registerSweep } from '../../src/cli/commands/sweep.js';
+import { SteeringVector } from '../../src/vectors/vector.js';
 import { InvalidDataError, ModelMismatchError, UsageError } from '../../src/errors.js';
 import { encodePreferencePairs } from '../../src/prefs/score.js';
 import type { HookedModel } from '../../src/runtime/model.js';
@@ -11,7 +14,7 @@ import { runCommands } from '../helpers/cli.js';
 import { defaultDir } from '../helpers/models.js';
 import { hasShared, SHARED, tempDir } from '../helpers/paths.js';
 
-const cli = (...args: string[]): Promise<string> => runCommands([registerPrefs], args);
+const cli = (...args: string[]): Promise<string> => runCommands([registerPrefs, registerSweep, registerExtract], args);
 const TRAIN = join(SHARED, 'data', 'tinystories-prefs', 'pairs.train.jsonl');
 const DPO = join(SHARED, 'models', 'tinystories-656k-dpo-joy');
 const SFT = join(SHARED, 'models', 'tinystories-656k-sft-joy');
@@ -106,5 +109,19 @@ describe.skipIf(!hasShared())('onnx-steer prefs', () => {
     expect(() => encodePreferencePairs(stub, ds)).toThrow(InvalidDataError);
     expect(() => encodePreferencePairs(stub, ds)).toThrow(/p\.jsonl:2: the rejected response tokenizes to nothing/);
   });
-});
 
+  it('sweep and extract: --criterion mrpo needs two references; the vector records the criterion that chose its strength', async () => {
+    await expect(cli('sweep', '--pairs', pairs, '--criterion', 'mrpo', '--reference', modelDir)).rejects.toThrow(/--criterion mrpo needs two --reference/);
+    await expect(cli('sweep', '--pairs', pairs, '--criterion', 'kto')).rejects.toThrow(UsageError);
+    await expect(cli('sweep', '--pairs', pairs, '--criterion', 'rpo', '--beta', '0')).rejects.toThrow(/--beta must be > 0/);
+    await expect(cli('sweep', '--pairs', pairs, '--eta', '1')).rejects.toThrow(/need --criterion/);
+    const out = join(work.path, 'rpo.json');
+    await cli('extract', '--model', modelDir, '--pairs', pairs, '--sites', 'blocks.0.hook_resid_post', '--folds', '2', '--criterion', 'rpo', '--eta', '1', '--threads', '1', '-o', out, '--json');
+    const v = SteeringVector.load(out);
+    const rc = v.meta.recommendedStrength?.criterion;
+    expect(rc?.name).toBe('rpo');
+    expect(rc?.eta).toBe(1);
+    expect(rc?.references).toEqual(['unsteered']);
+    expect(v.meta.recommendedStrength?.max).toBe(Math.max(0, rc?.strength ?? NaN));
+  });
+});

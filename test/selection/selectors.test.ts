@@ -10,7 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, UnknownSelectorError } from '../../src/errors.js';
 import { Rng } from '../../src/generation/rng.js';
-import { bon, getSelector, klBon, lengthBon, mbr, mbrBon, meanUtility, softKl, type SelectionInput } from '../../src/selection/selectors.js';
+import { getSelector } from '../../src/selection/registry.js';
+import { bon, klBon, lengthBon, mbr, mbrBon, meanUtility, softKl, type SelectionInput } from '../../src/selection/selectors.js';
 
 const R = [1, 0.75, 0.25, 0.5];
 // prettier-ignore

@@ -16,11 +16,14 @@ import { writeReport } from '../../ab/report/write.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';
 import { OutputExistsError, UsageError } from '../../errors.js';
 import { parseReward } from '../../rewards/parse.js';
+import { rewardUsages } from '../../rewards/registry.js';
+import { hasSelector, selectorNames } from '../../selection/registry.js';
 import { parseUtility } from '../../utilities/parse.js';
+import { utilityUsages } from '../../utilities/registry.js';
 import { SteeringVector } from '../../vectors/vector.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
-import { numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
+import { listOption, numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 
 interface AbCliOptions extends ModelCliOptions {
   prompts?: string;
@@ -39,6 +42,7 @@ interface AbCliOptions extends ModelCliOptions {
   topP?: number;
   maxNewTokens?: number;
   klResamples?: number;
+  selectors?: string[];
   output?: string;
   force?: boolean;
 }
@@ -64,6 +68,7 @@ export function checkAbOptions(opts: AbCliOptions): AbPlan {
   if (betas.length > 1 && !opts.devPrompts) throw new UsageError('several --beta values form a calibration grid: give --dev-prompts');
   if (betas.length === 0 && !opts.devPrompts) throw new UsageError('give --beta <b> or --dev-prompts <file.jsonl> to calibrate β on');
   if (opts.limit !== undefined && opts.limit < 1) throw new UsageError(`--limit must be ≥ 1, got ${opts.limit}`);
+  for (const name of opts.selectors ?? []) if (!hasSelector(name)) throw new UsageError(`unknown selector "${name}" in --selectors; selectors: ${selectorNames().join(', ')}`);
   if (opts.comboN !== undefined && (opts.comboN < 1 || opts.comboN > Math.max(...ns))) throw new UsageError(`--combo-n must be in [1, ${Math.max(...ns)}]`);
   return {
     ns, strengths,
@@ -98,16 +103,17 @@ export function registerAb(program: Command): void {
     .option('--vector <file>', 'steering vector file')
     .option('--strengths <list>', 'steering strengths to sweep, comma-separated', numberListOption('--strengths', QUANTITIES.strength.rule, { unique: true }))
     .option('--n <list>', 'N values for BoN and MBR-BoN, comma-separated (default 4,8,16)', numberListOption('--n', QUANTITIES.n.rule, { unique: true }))
-    .option('--reward <spec>', 'proxy reward, used for selection (e.g. afinn)')
+    .option('--reward <spec>', `proxy reward, used for selection: ${rewardUsages().join(', ')}`)
     .option('--gold <spec>', 'gold reward, used only to judge (e.g. vader); must differ from --reward')
     .option('--beta <list>', 'a fixed β, or a comma-separated grid to calibrate on --dev-prompts', numberListOption('--beta', QUANTITIES.beta.rule, { unique: true }))
-    .option('--utility <spec>', 'MBR utility: hidden[:<site>], minilm, chrf, rouge-l (default hidden)')
+    .option('--utility <spec>', `MBR utility: ${utilityUsages().join(', ')} (default hidden)`)
     .option('--combo-n <n>', 'N of the steering + MBR-BoN arms (default: the largest N)', numberOption('--combo-n', { integer: true, min: 1 }))
     .option('--limit <k>', 'use only the first k prompts', quantityOption('limit'))
     .option('--seed <s>', 'sampling seed (default 0)', quantityOption('seed'))
     .option('--temperature <t>', 'sampling temperature (default 1)', quantityOption('temperature'))
     .option('--top-p <p>', 'nucleus sampling mass (default 1)', quantityOption('topP'))
     .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', quantityOption('maxNewTokens'))
+    .option('--selectors <list>', `selector arms, each at every N: ${selectorNames().join(', ')} (default bon,mbr-bon)`, listOption('--selectors', { unique: true }))
     .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL of selection arms (default 1000)', quantityOption('klResamples'))
     .option('-o, --output <dir>', 'report directory')
     .option('--force', 'overwrite an existing report in the directory')
@@ -134,6 +140,7 @@ export function registerAb(program: Command): void {
           betaGrid: plan.betaGrid ?? AB_BETA_GRID,
           ...(opts.comboN !== undefined ? { comboN: opts.comboN } : {}),
           ...(opts.klResamples !== undefined ? { klResamples: opts.klResamples } : {}),
+          ...(opts.selectors ? { selectors: opts.selectors } : {}),
           sampling: {
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
             ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),

@@ -10,8 +10,11 @@ import { runBestOfN, type BestOfNResult } from '../../ab/bon.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';
 import { UsageError } from '../../errors.js';
 import { parseReward } from '../../rewards/parse.js';
-import { SELECTOR_NAMES, type SelectorName } from '../../selection/selectors.js';
+import { rewardUsages } from '../../rewards/registry.js';
+import { hasSelector, selectorNames, selectorSpec } from '../../selection/registry.js';
+import type { SelectorName } from '../../selection/selectors.js';
 import { parseUtility } from '../../utilities/parse.js';
+import { utilityUsages } from '../../utilities/registry.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
@@ -30,19 +33,17 @@ interface BonCliOptions extends ModelCliOptions, SteeringCliOptions {
   maxNewTokens?: number;
 }
 
-const NEEDS_BETA = new Set(['mbr-bon', 'kl-bon', 'soft-kl', 'length-bon']);
-
 /** Checks the flags that need no model; returns the method. */
 export function checkBonOptions(opts: BonCliOptions): SelectorName {
   if (opts.prompt === undefined) throw new UsageError('--prompt is required');
-  if (opts.reward === undefined) throw new UsageError('--reward is required (e.g. afinn, vader, keyword:happy, probe:<vector.json>, verifier:<module>#<export>)');
+  if (opts.reward === undefined) throw new UsageError(`--reward is required (${rewardUsages().join(', ')})`);
   const n = opts.n ?? 16;
   if (n < 1) throw new UsageError(`--n must be ≥ 1, got ${n}`);
   if (opts.beta !== undefined && opts.beta < 0) throw new UsageError(`--beta must be ≥ 0, got ${opts.beta}`);
   const method = opts.method ?? (opts.beta !== undefined ? 'mbr-bon' : 'bon');
-  if (!(SELECTOR_NAMES as readonly string[]).includes(method)) throw new UsageError(`unknown --method "${method}"; methods: ${SELECTOR_NAMES.join(', ')}`);
-  if (NEEDS_BETA.has(method) && opts.beta === undefined) throw new UsageError(`--method ${method} needs --beta`);
-  return method as SelectorName;
+  if (!hasSelector(method)) throw new UsageError(`unknown --method "${method}"; methods: ${selectorNames().join(', ')}`);
+  if (selectorSpec(method).needs.beta && opts.beta === undefined) throw new UsageError(`--method ${method} needs --beta`);
+  return method;
 }
 
 function preview(text: string, width = 70): string {
@@ -67,10 +68,10 @@ export function registerBon(program: Command): void {
   addModelOptions(cmd)
     .option('--prompt <text>', 'prompt text')
     .option('--n <n>', 'number of candidates, drawn as one batch (default 16)', quantityOption('n'))
-    .option('--reward <spec>', 'reward: vader, afinn, afinn:sum, keyword:<word>, probe:<vector.json>, verifier:<module>#<export>, module:<path>#<export>')
-    .option('--method <name>', `selector: ${SELECTOR_NAMES.join(', ')} (default bon, or mbr-bon when --beta is given)`)
+    .option('--reward <spec>', `reward: ${rewardUsages().join(', ')}`)
+    .option('--method <name>', `selector: ${selectorNames().join(', ')} (default bon, or mbr-bon when --beta is given)`)
     .option('--beta <b>', 'regularisation strength β ≥ 0 (mbr-bon, kl-bon, soft-kl, length-bon)', quantityOption('beta'))
-    .option('--utility <spec>', 'MBR utility: hidden[:<site>], minilm, chrf, rouge-l (default hidden)')
+    .option('--utility <spec>', `MBR utility: ${utilityUsages().join(', ')} (default hidden)`)
     .option('--seed <s>', 'random seed (default 0)', quantityOption('seed'))
     .option('--temperature <t>', 'sampling temperature (default 1)', quantityOption('temperature'))
     .option('--top-p <p>', 'nucleus sampling mass in (0, 1] (default 1)', quantityOption('topP'))

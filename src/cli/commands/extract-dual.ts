@@ -1,5 +1,6 @@
 /** `onnx-steer extract --method rahf-dual`: the difference of two tuned models on the same texts. */
 import { UsageError } from '../../errors.js';
+import type { LowRankFitOptions } from '../../vectors/lowrank-fit.js';
 import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
 import { HookedModel } from '../../runtime/model.js';
 import { defaultDualSites, extractDualVector } from '../../vectors/dual.js';
@@ -20,6 +21,8 @@ export interface DualCliOptions extends ModelCliOptions {
   description?: string;
   recommend: boolean;
   maxPerplexityRatio?: number;
+  lowRank?: string;
+  ridge?: string;
 }
 
 export async function runDual(opts: DualCliOptions, pairsFile: string, output: string): Promise<void> {
@@ -41,6 +44,7 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
     opened.push(dispreferred);
     const target = opts.targetModel ? await open(opts.targetModel) : undefined;
     if (target) opened.push(target);
+    const lowRank = lowRankOptions(opts, preferred.manifest.hiddenSize);
     const sites = opts.sites === 'auto' ? defaultDualSites(target ?? dispreferred) : parseListOption(opts.sites);
     const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
     const result = await extractDualVector({ preferred, dispreferred, ...(target ? { target } : {}) }, dataset, {
@@ -48,6 +52,7 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
       ...(opts.name ? { name: opts.name } : {}),
       ...(opts.description ? { description: opts.description } : {}),
       ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
+      ...(lowRank ? { lowRank } : {}),
       ...(progress ? { onProgress: progress } : {}),
     });
     result.vector.save(output);
@@ -60,4 +65,24 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
   } finally {
     for (const m of opened) await m.dispose();
   }
+}
+
+/** `--low-rank <r|auto>` and `--ridge <λ scale|auto>` → fit options (undefined without --low-rank). */
+export function lowRankOptions(opts: { lowRank?: string; ridge?: string }, hidden: number): LowRankFitOptions | undefined {
+  if (opts.lowRank === undefined) {
+    if (opts.ridge !== undefined) throw new UsageError('--ridge needs --low-rank');
+    return undefined;
+  }
+  const out: LowRankFitOptions = {};
+  if (opts.lowRank !== 'auto') {
+    const r = Number(opts.lowRank);
+    if (!Number.isInteger(r) || r < 1 || r >= hidden) throw new UsageError(`--low-rank must be auto or an integer in [1, ${hidden - 1}] (below the hidden size ${hidden}), got "${opts.lowRank}"`);
+    out.ranks = [r];
+  }
+  if (opts.ridge !== undefined && opts.ridge !== 'auto') {
+    const l = Number(opts.ridge);
+    if (!(l > 0) || !Number.isFinite(l)) throw new UsageError(`--ridge must be auto or a number > 0 (λ as a multiple of trace(XᵀX)/hidden), got "${opts.ridge}"`);
+    out.lambdaScales = [l];
+  }
+  return out;
 }

@@ -12,12 +12,15 @@ import { formatSweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
 import { checkOutputFile, parseListText, quantityOption } from '../../validate/index.js';
+import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
 interface ExtractCliOptions extends ModelCliOptions {
   pairs?: string;
   preferredModel?: string;
   dispreferredModel?: string;
   targetModel?: string;
+  lowRank?: string;
+  ridge?: string;
   method: string;
   sites: string;
   read?: string;
@@ -39,6 +42,8 @@ export function registerExtract(program: Command): void {
     .option('--preferred-model <dir>', 'rahf-dual: the preferred-tuned model (hooked directory or HF checkpoint)')
     .option('--dispreferred-model <dir>', 'rahf-dual: the dispreferred-tuned model (hooked directory or HF checkpoint)')
     .option('--target-model <dir>', 'rahf-dual: the model the vector will steer (default: the dispreferred model)')
+    .option('--low-rank <r|auto>', 'rahf-dual: also fit a rank-r ridge map h ↦ δ per site (auto: rank by held-out R²); needs a model built with --low-rank to apply')
+    .option('--ridge <scale|auto>', 'rahf-dual --low-rank: ridge λ as a multiple of trace(XᵀX)/hidden (default auto)')
     .option('--sites <list>', 'auto (take the sweep\'s recommendation) or comma-separated site names', 'auto')
     .option('--read <pos>', 'read position: last, mean (response tokens), response[:K] (per token, RAHF), index:<k> (default: mean; response:64 for instruction contrasts)')
     .option('--folds <k>', 'folds for held-out separability and effects', quantityOption('folds'), 5)
@@ -47,9 +52,12 @@ export function registerExtract(program: Command): void {
     .option('--no-recommend', 'skip measuring the fluent strength range')
     .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', quantityOption('maxPerplexityRatio'))
     .option('-o, --output <file>', 'vector file to write (JSON)')
-    .option('--force', 'overwrite the output')
+    .option('--force', 'overwrite the output');
+  addCriterionOptions(cmd)
     .option('--json', 'print one JSON document')
-    .action(async (opts: ExtractCliOptions) => {
+    .action(async (opts: ExtractCliOptions & CriterionCliOptions) => {
+      const criterion = checkCriterionOptions(opts);
+      if (criterion && opts.recommend === false) throw new UsageError('--criterion chooses the recommended strength: drop --no-recommend');
       if (!opts.pairs) throw new UsageError('--pairs <file> is required');
       if (!opts.output) throw new UsageError('-o/--output <file> is required');
       checkOutputFile(opts.output, { force: opts.force === true });
@@ -57,7 +65,7 @@ export function registerExtract(program: Command): void {
         await runDual(opts, opts.pairs, opts.output);
         return;
       }
-      for (const flag of ['preferredModel', 'dispreferredModel', 'targetModel'] as const) {
+      for (const flag of ['preferredModel', 'dispreferredModel', 'targetModel', 'lowRank', 'ridge'] as const) {
         if (opts[flag]) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for --method ${RAHF_DUAL} only`);
       }
       const dataset = loadPairs(opts.pairs);
@@ -65,8 +73,10 @@ export function registerExtract(program: Command): void {
       const sites = opts.sites === 'auto' ? 'auto' as const : parseListText('--sites', opts.sites, { unique: true });
       const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
       const model = await loadModel(opts);
+      const references = criterion ? await loadReferences(opts.reference ?? [], opts.threads) : [];
       try {
         const result = await extractVector(model, dataset, {
+          ...(criterion ? { criterion: { ...criterion, references } } : {}),
           method: opts.method, sites, folds: opts.folds, recommend: opts.recommend,
           ...(read ? { read } : {}),
           ...(opts.name ? { name: opts.name } : {}),
@@ -83,6 +93,7 @@ export function registerExtract(program: Command): void {
           process.stdout.write(`${summarizeVector(result.vector)}\nwrote ${opts.output}\n`);
         }
       } finally {
+        for (const r of references) await r.dispose();
         await model.dispose();
       }
     });

@@ -9,8 +9,10 @@ import { guardOutput } from '../../files/fs.js';
 import { readManifest } from '../../hooks/manifest.js';
 import { exportControlVector, importControlVector, readControlVector } from '../../interop/control-vector.js';
 import { SteeringVector } from '../../vectors/vector.js';
-import { parseFloatOption, printJson } from '../common.js';
-import { parseOperator, parsePositions } from './steering-options.js';
+import { bakeModel } from '../../interop/bake.js';
+import { parseFloatOption, parseListOption, printJson } from '../common.js';
+import { resolveModelDir } from '../model-option.js';
+import { parseOperator, parsePositions, parseVectorArg } from './steering-options.js';
 
 interface ExportCliOptions {
   format?: string; output?: string; scale?: number; operator?: string; positions?: string; modelHint?: string; force?: boolean; json?: boolean;
@@ -73,5 +75,37 @@ export function registerImport(program: Command): void {
       vector.save(output);
       if (opts.json) printJson({ output, sites: vector.sites, derivation: vector.meta.derivation });
       else process.stdout.write(`wrote ${output}: ${vector.sites.length} site(s) (${vector.sites.join(', ')}); ${vector.meta.derivation ?? ''}\n`);
+    });
+}
+
+interface BakeCliOptions { model?: string; vector?: string; operator?: string; sites?: string[]; output?: string; force?: boolean; json?: boolean }
+
+export function registerBake(program: Command): void {
+  program
+    .command('bake')
+    .description('fold a vector into a standalone ONNX model (Optimum / transformers.js layout, no hooks left): add → constant add, ablate → weight orthogonalization')
+    .option('--model <dir>', 'hooked model directory (default: the TinyStories-656K model)')
+    .requiredOption('--vector <path=strength>', 'vector file and strength, e.g. joy.json=4')
+    .option('--operator <op>', 'add (default), ablate (abliteration), or ablate-add', 'add')
+    .option('--sites <list>', 'use only these sites of the vector (ablation needs exactly one)', parseListOption)
+    .option('-o, --output <dir>', 'model directory to write')
+    .option('--force', 'overwrite the output')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: BakeCliOptions) => {
+      if (!opts.output) throw new UsageError('bake needs -o <dir>');
+      const operator = parseOperator(opts.operator ?? 'add');
+      const { path, strength } = parseVectorArg(opts.vector ?? '');
+      if (strength === undefined && operator !== 'ablate') throw new UsageError('--vector needs a strength for add and ablate-add, e.g. v.json=4');
+      let vector = SteeringVector.load(resolve(path));
+      if (opts.sites) vector = vector.restrictToSites(opts.sites);
+      const modelDir = await resolveModelDir({ ...(opts.model !== undefined ? { model: opts.model } : {}), ...(opts.json !== undefined ? { json: opts.json } : {}) });
+      const report = bakeModel(resolve(modelDir), resolve(opts.output), { vector, strength: strength ?? 0, operator, force: opts.force ?? false });
+      if (opts.json) printJson(report);
+      else {
+        process.stdout.write(`wrote ${report.output}: ${operator}` +
+          `${report.added.length ? `, +${strength ?? 0}·v at ${report.added.join(', ')}` : ''}` +
+          `${report.orthogonalized.length ? `, ${report.orthogonalized.length} residual writers orthogonalized` : ''}` +
+          `; removed ${report.removedInputs} hook inputs and ${report.removedOutputs} capture outputs\n`);
+      }
     });
 }

@@ -9,8 +9,9 @@ import { formatSweep, sweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
 import { checkOutputFile, listOption, numberListOption, quantityOption } from '../../validate/index.js';
+import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
-interface SweepCliOptions extends ModelCliOptions {
+interface SweepCliOptions extends ModelCliOptions, CriterionCliOptions {
   pairs?: string;
   method: string;
   read?: string;
@@ -33,21 +34,25 @@ export function registerSweep(program: Command): void {
     .option('--fractions <list>', 'strengths as fractions of |h| / |v| (default 0.05,0.1,0.15,0.2,0.25,0.3,0.4,0.5,0.65,0.8; both signs)', numberListOption('--fractions', { above: 0 }, { unique: true }))
     .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', quantityOption('maxPerplexityRatio'))
     .option('-o, --output <file>', 'write the report as JSON')
-    .option('--force', 'overwrite the output')
+    .option('--force', 'overwrite the output');
+  addCriterionOptions(cmd)
     .option('--json', 'print the report as JSON')
     .action(async (opts: SweepCliOptions) => {
+      const criterion = checkCriterionOptions(opts);
       if (!opts.pairs) throw new UsageError('--pairs <file> is required');
       const fractions = opts.fractions;
       if (opts.output) checkOutputFile(opts.output, { force: opts.force === true });
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
       const model = await loadModel(opts);
+      const references = criterion ? await loadReferences(opts.reference ?? [], opts.threads) : [];
       try {
         const report = await sweep(model, dataset, {
           method: opts.method, folds: opts.folds,
           ...(read ? { read } : {}),
           ...(opts.sites ? { sites: opts.sites } : {}),
           ...(fractions ? { fractions } : {}),
+          ...(criterion ? { criterion: { ...criterion, references } } : {}),
           ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
           ...(showProgress(opts.json) ? { onProgress: (m: string) => process.stderr.write(`${m}\n`) } : {}),
         });
@@ -55,6 +60,7 @@ export function registerSweep(program: Command): void {
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatSweep(report)}\n${opts.output ? `wrote ${opts.output}\n` : ''}`);
       } finally {
+        for (const r of references) await r.dispose();
         await model.dispose();
       }
     });

@@ -1,0 +1,4 @@
+/** Mistral: Llama blocks with a sliding attention window on every layer. */
+import { llamaLayout } from './llama-layout.js';
+
+export const mistral = llamaLayout({ architectures: ['MistralForCausalLM'], modelTypes: { mistral: 'MistralForCausalLM' } });
