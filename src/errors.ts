@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_DATA'
   | 'DOWNLOAD_FAILED'
+  | 'FILESYSTEM'
+  | 'INTERRUPTED'
   | 'QUEUE_FULL'
   | 'UNAVAILABLE'
   | 'RUNTIME';
@@ -282,5 +284,26 @@ export class ExportRefusedError extends SteeringError {
   constructor(reason: ExportRefusalReason, message: string) {
     super('INVALID_ARGUMENT', message);
     this.reason = reason;
+  }
+}
+
+/** A file-system call failed on a path (a directory where a file was expected, permissions, disk full, …). */
+export class FileSystemError extends SteeringError {
+  /** The errno code, e.g. EISDIR. */
+  readonly errno: string;
+  readonly path: string;
+  constructor(message: string, errno: string, path: string, options?: SteeringErrorOptions) {
+    super('FILESYSTEM', message, options);
+    this.errno = errno;
+    this.path = path;
+  }
+}
+
+/** The process received SIGINT or SIGTERM; partial outputs were removed. */
+export class InterruptedError extends SteeringError {
+  readonly signal: string;
+  constructor(signal: string) {
+    super('INTERRUPTED', `interrupted by ${signal}; no partial output was left`);
+    this.signal = signal;
   }
 }

@@ -3,9 +3,8 @@
  * Blank lines are skipped; a file with no prompt is an EmptyPromptsError; a
  * line that is not such an object is an InvalidDataError naming the line.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../validate/index.js';
 import { EmptyPromptsError, InvalidDataError } from '../errors.js';
-import { mustExist } from '../files/fs.js';
 
 /** Prompts from JSONL text; `source` names the file in error messages. */
 export function parsePrompts(text: string, source: string): string[] {
@@ -31,6 +30,5 @@ export function parsePrompts(text: string, source: string): string[] {
 }
 
 export function readPrompts(path: string): string[] {
-  mustExist(path, 'prompts file');
-  return parsePrompts(readFileSync(path, 'utf8'), path);
+  return parsePrompts(readInputFile(path, 'prompts file').toString('utf8'), path);
 }

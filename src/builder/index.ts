@@ -9,11 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { InvalidArgumentError, OutputExistsError } from '../errors.js';
+import { FileSystemError, InvalidArgumentError, OutputExistsError } from '../errors.js';
 import { writeModel } from '../onnx/io.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
 import { addLowRankSites } from '../hooks/lowrank.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
+import { removeOnInterrupt } from '../files/interrupt.js';
+import { withFs } from '../validate/paths.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
 import { RandomWeights, SafetensorsCheckpoint, resolveSource, type WeightSource } from './checkpoint.js';
@@ -97,9 +99,9 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
 
   const out = resolve(outDir);
   guardOutputDir(out, resolved.dir, options.force === true);
-  mkdirSync(dirname(out), { recursive: true });
   const tmp = join(dirname(out), `.${basename(out)}.build-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  mkdirSync(tmp);
+  withFs(out, 'create', () => { mkdirSync(dirname(out), { recursive: true }); mkdirSync(tmp); });
+  const release = removeOnInterrupt(tmp);
   try {
     const writer = new WeightWriter(join(tmp, '.weights.staging'));
     let graph;
@@ -150,11 +152,13 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
       library: { name: LIBRARY_NAME, version: LIBRARY_VERSION },
     };
     writeManifest(tmp, manifest);
-    moveIntoPlace(tmp, out);
+    withFs(out, 'write', () => moveIntoPlace(tmp, out));
     return manifest;
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    release();
   }
 }
 
@@ -164,7 +168,8 @@ function guardOutputDir(out: string, sourceDir: string, force: boolean): void {
     throw new InvalidArgumentError(`output directory ${out} would overwrite the checkpoint in ${sourceDir}`);
   }
   if (!existsSync(out)) return;
-  const nonEmpty = !statSync(out).isDirectory() || readdirSync(out).length > 0;
+  if (!statSync(out).isDirectory()) throw new FileSystemError(`cannot write output directory ${out}: it is a file, not a directory`, 'ENOTDIR', out);
+  const nonEmpty = readdirSync(out).length > 0;
   if (nonEmpty && !force) throw new OutputExistsError(out);
 }
 

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { HookedModel } from '../runtime/model.js';
 import { defaultModelDir } from '../runtime/default-model.js';
 import { UsageError } from '../errors.js';
-import { parseIntOption, parseListOption } from './common.js';
+import { quantityOption, listOption } from '../validate/index.js';
+
 
 export interface ModelCliOptions {
   model?: string;
@@ -16,8 +17,8 @@ export interface ModelCliOptions {
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <dir>', 'hooked model directory (default: the TinyStories-656K model, built once and cached)')
-    .option('--threads <n>', 'intra-op threads for onnxruntime', parseIntOption('--threads'))
-    .option('--ep <list>', 'execution providers in priority order, e.g. cpu', parseListOption);
+    .option('--threads <n>', 'intra-op threads for onnxruntime', quantityOption('threads'))
+    .option('--ep <list>', 'execution providers in priority order, e.g. cpu', listOption('--ep', { unique: true }));
 }
 
 /** Whether progress may be drawn: a TTY on stderr and no --json. */

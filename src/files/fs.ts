@@ -5,6 +5,8 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CorruptFileError, FileNotFoundError, OutputExistsError } from '../errors.js';
+import { fsError, isErrnoError } from '../validate/paths.js';
+import { removeOnInterrupt } from './interrupt.js';
 
 /** A temp path in the same directory as `target`, so rename() stays atomic. */
 export function tempPathFor(target: string): string {
@@ -13,8 +15,13 @@ export function tempPathFor(target: string): string {
 
 /** Writes `data` to `target` atomically. */
 export function atomicWriteFile(target: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(target), { recursive: true });
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+  } catch (err) {
+    throw fsError(err, target, 'write');
+  }
   const tmp = tempPathFor(target);
+  const release = removeOnInterrupt(tmp);
   try {
     const fd = openSync(tmp, 'w');
     try {
@@ -26,7 +33,52 @@ export function atomicWriteFile(target: string, data: string | Uint8Array): void
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw isErrnoError(err) ? fsError(err, target, 'write') : err;
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Writes several files as one unit: every file goes to a temp path first,
+ * then all are renamed into place in one synchronous run, so neither an
+ * error nor a signal leaves some of them new and some missing.
+ */
+export function atomicWriteFiles(files: readonly (readonly [string, string | Uint8Array])[]): void {
+  const staged: { tmp: string; target: string; release: () => void }[] = [];
+  try {
+    for (const [target, data] of files) {
+      try {
+        mkdirSync(dirname(target), { recursive: true });
+      } catch (err) {
+        throw fsError(err, target, 'write');
+      }
+      const tmp = tempPathFor(target);
+      staged.push({ tmp, target, release: removeOnInterrupt(tmp) });
+      try {
+        const fd = openSync(tmp, 'w');
+        try {
+          writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (err) {
+        throw fsError(err, target, 'write');
+      }
+    }
+    for (const { tmp, target } of staged) {
+      try {
+        renameSync(tmp, target);
+      } catch (err) {
+        throw fsError(err, target, 'write');
+      }
+    }
+  } finally {
+    for (const { tmp, release } of staged) {
+      rmSync(tmp, { force: true });
+      release();
+    }
   }
 }
 
@@ -47,13 +99,19 @@ export class AtomicFile {
   readonly tmp: string;
   readonly fd: number;
   private done = false;
+  private readonly release: () => void;
   position = 0;
 
   constructor(target: string) {
-    mkdirSync(dirname(target), { recursive: true });
     this.target = target;
     this.tmp = tempPathFor(target);
-    this.fd = openSync(this.tmp, 'w');
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      this.fd = openSync(this.tmp, 'w');
+    } catch (err) {
+      throw fsError(err, target, 'write');
+    }
+    this.release = removeOnInterrupt(this.tmp);
   }
 
   write(data: Uint8Array): number {
@@ -71,10 +129,16 @@ export class AtomicFile {
 
   commit(): void {
     if (this.done) return;
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    renameSync(this.tmp, this.target);
+    try {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      renameSync(this.tmp, this.target);
+    } catch (err) {
+      this.abort();
+      throw fsError(err, this.target, 'write');
+    }
     this.done = true;
+    this.release();
   }
 
   abort(): void {
@@ -82,6 +146,7 @@ export class AtomicFile {
     try { closeSync(this.fd); } catch { /* already closed */ }
     rmSync(this.tmp, { force: true });
     this.done = true;
+    this.release();
   }
 }
 
@@ -100,7 +165,12 @@ export function mustExist(path: string, what = 'file'): void {
 
 export function readJsonFile<T = unknown>(path: string, what = 'file'): T {
   mustExist(path, what);
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw fsError(err, path, 'read');
+  }
   try {
     return JSON.parse(text) as T;
   } catch (err) {

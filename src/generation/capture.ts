@@ -5,6 +5,7 @@
  * causal attention keeps every real position exact.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { checkNumber, isRecord, quantity, shown } from '../validate/index.js';
 import type { ModelRunner } from '../runtime/runner.js';
 import type { Float32Tensor } from '../runtime/tensors.js';
 import { CompiledPlan } from '../steering/compile.js';
@@ -38,6 +39,17 @@ export interface CaptureOptions {
 /** One entry per input sequence: site → activations ([hidden], or [len, hidden] for `all`). */
 export type CaptureResult = Record<string, Float32Tensor>[];
 
+function checkSelector(sel: unknown): void {
+  if (sel === 'last' || sel === 'all' || sel === 'mean') return;
+  if (isRecord(sel) && 'index' in sel) { checkNumber(sel.index, 'positions.index', { integer: true }); return; }
+  if (isRecord(sel) && 'mean' in sel && isRecord(sel.mean)) {
+    if (sel.mean.start !== undefined) checkNumber(sel.mean.start, 'positions.mean.start', { integer: true, min: 0 });
+    if (sel.mean.end !== undefined) checkNumber(sel.mean.end, 'positions.mean.end', { integer: true, min: 0 });
+    return;
+  }
+  throw new InvalidArgumentError(`positions must be last, all, mean, {mean: {start, end}} or {index: k}, got ${shown(sel)}`);
+}
+
 export async function captureActivations(
   runner: ModelRunner,
   sequences: readonly (readonly number[])[],
@@ -55,7 +67,8 @@ export async function captureActivations(
   const selectors = Array.isArray(options.positions) ? (options.positions as readonly PositionSelector[]) : undefined;
   if (selectors && selectors.length !== sequences.length) throw new InvalidArgumentError(`got ${selectors.length} position selectors for ${sequences.length} sequences`);
   if (options.promptLengths && options.promptLengths.length !== sequences.length) throw new InvalidArgumentError(`got ${options.promptLengths.length} prompt lengths for ${sequences.length} sequences`);
-  const batchSize = options.batchSize ?? 16;
+  for (const sel of selectors ?? (options.positions === undefined ? [] : [options.positions as PositionSelector])) checkSelector(sel);
+  const batchSize = quantity('batchSize', options.batchSize) ?? 16;
   const results: CaptureResult = [];
   for (let begin = 0; begin < sequences.length; begin += batchSize) {
     const chunk = sequences.slice(begin, begin + batchSize);

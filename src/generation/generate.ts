@@ -6,7 +6,7 @@
 import type { ModelRunner } from '../runtime/runner.js';
 import type { Float32Tensor } from '../runtime/tensors.js';
 import { selectCacheRows, type KvCache } from '../runtime/cache.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, RuntimeFailureError } from '../errors.js';
 import { CompiledPlan } from '../steering/compile.js';
 import { planRowCount, validatePlan } from '../steering/plan.js';
 import { resolveOptions, type GenerateOptions } from './options.js';
@@ -138,6 +138,7 @@ export async function* generateStream(
     for (let a = 0; a < active.length; a++) {
       const row = active[a] as RowState;
       const raw = rowLogits[a] as Float32Array;
+      checkFiniteLogits(raw, row.generated.length);
       const id = pickToken(row, raw, scratch);
       // The sampler already normalised the raw logits when nothing processed them.
       const logZ = row.processors.length === 0 ? row.sampler.lastLogPartition : Number.NaN;
@@ -194,6 +195,16 @@ export async function* generateStream(
   };
   yield { type: 'done', result };
   return result;
+}
+
+/** NaN or +∞ logits mean the forward pass broke (e.g. a strength that overflows the residual): stop, do not sample token 0. */
+function checkFiniteLogits(logits: Float32Array, step: number): void {
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i] as number;
+    if (v !== v || v === Infinity) {
+      throw new RuntimeFailureError(`the model produced non-finite logits at generation step ${step} (${v}); steering strengths this large overflow the residual stream`);
+    }
+  }
 }
 
 function pickToken(row: RowState, raw: Float32Array, scratch: Float32Array): number {

@@ -1,5 +1,6 @@
 /** Generation options and their validation. */
 import { InvalidArgumentError } from '../errors.js';
+import { checkNumberList, checkObject, MAX_BATCH, quantity, shown } from '../validate/index.js';
 import type { SteeringPlan } from '../steering/plan.js';
 
 export interface GenerateOptions {
@@ -43,22 +44,18 @@ function check(cond: boolean, message: string): void {
   if (!cond) throw new InvalidArgumentError(message);
 }
 
-export function resolveOptions(o: GenerateOptions, rowSeed: (seed: number, k: number) => number): ResolvedOptions {
-  const n = o.n ?? (o.seeds ? o.seeds.length : 1);
-  check(Number.isInteger(n) && n >= 1, `n must be an integer ≥ 1, got ${String(o.n)}`);
-  const maxNewTokens = o.maxNewTokens ?? 64;
-  check(Number.isInteger(maxNewTokens) && maxNewTokens > 0, `maxNewTokens must be a positive integer, got ${String(o.maxNewTokens)}`);
-  const temperature = o.temperature ?? 1;
-  check(Number.isFinite(temperature) && temperature >= 0, `temperature must be ≥ 0, got ${String(o.temperature)}`);
-  const topK = o.topK ?? 0;
-  check(Number.isInteger(topK) && topK >= 0, `topK must be an integer ≥ 0, got ${String(o.topK)}`);
-  const topP = o.topP ?? 1;
-  check(Number.isFinite(topP) && topP > 0 && topP <= 1, `topP must be in (0, 1], got ${String(o.topP)}`);
-  const minP = o.minP ?? 0;
-  check(Number.isFinite(minP) && minP >= 0 && minP <= 1, `minP must be in [0, 1], got ${String(o.minP)}`);
-  const repetitionPenalty = o.repetitionPenalty ?? 1;
-  check(Number.isFinite(repetitionPenalty) && repetitionPenalty > 0, `repetitionPenalty must be > 0, got ${String(o.repetitionPenalty)}`);
-  const stop = [...(o.stop ?? [])];
+export function resolveOptions(options: GenerateOptions, rowSeed: (seed: number, k: number) => number): ResolvedOptions {
+  const o = (options === undefined ? {} : checkObject(options, 'options')) as GenerateOptions;
+  if (o.seeds !== undefined) checkNumberList(o.seeds, 'seeds', { integer: true }, { maxItems: MAX_BATCH });
+  const n = quantity('n', o.n) ?? (o.seeds ? o.seeds.length : 1);
+  const maxNewTokens = quantity('maxNewTokens', o.maxNewTokens) ?? 64;
+  const temperature = quantity('temperature', o.temperature) ?? 1;
+  const topK = quantity('topK', o.topK) ?? 0;
+  const topP = quantity('topP', o.topP) ?? 1;
+  const minP = quantity('minP', o.minP) ?? 0;
+  const repetitionPenalty = quantity('repetitionPenalty', o.repetitionPenalty) ?? 1;
+  if (o.stop !== undefined && !Array.isArray(o.stop)) throw new InvalidArgumentError(`stop must be an array of strings, got ${shown(o.stop)}`);
+  const stop: string[] = [...((o.stop ?? []) as readonly string[])];
   for (const s of stop) check(typeof s === 'string' && s.length > 0, 'stop strings must be non-empty strings');
   const prefill = o.prefill ?? 'auto';
   check(prefill === 'auto' || prefill === 'expand' || prefill === 'batch', `unknown prefill strategy "${String(prefill)}"`);
@@ -67,8 +64,7 @@ export function resolveOptions(o: GenerateOptions, rowSeed: (seed: number, k: nu
     check(o.seeds.length === n, `seeds has ${o.seeds.length} entries for n = ${n}`);
     seeds = o.seeds.map((s) => s >>> 0);
   } else {
-    const seed = o.seed ?? 0;
-    check(Number.isInteger(seed), `seed must be an integer, got ${String(o.seed)}`);
+    const seed = quantity('seed', o.seed) ?? 0;
     seeds = Array.from({ length: n }, (_, k) => rowSeed(seed, k));
   }
   return { maxNewTokens, temperature, topK, topP, minP, repetitionPenalty, seeds, stop, n, prefill, stopOnEos: o.stopOnEos ?? true };

@@ -25,11 +25,19 @@ export function repetitionPenalty(penalty: number): LogitsProcessor {
   };
 }
 
-/** Divides logits by the temperature (> 0). */
+/**
+ * Divides logits by the temperature (> 0). The maximum is subtracted first
+ * (softmax is unchanged by it), so a tiny temperature such as 1e-40 gives
+ * 0 for the best token and −∞ for the rest, i.e. greedy, instead of ∞ − ∞.
+ */
 export function temperature(t: number): LogitsProcessor {
   const inv = 1 / t;
   return (logits) => {
-    for (let i = 0; i < logits.length; i++) logits[i] = (logits[i] as number) * inv;
+    let max = -Infinity;
+    for (let i = 0; i < logits.length; i++) { const v = logits[i] as number; if (v > max) max = v; }
+    if (!Number.isFinite(max)) return;
+    if (Number.isFinite(inv)) for (let i = 0; i < logits.length; i++) logits[i] = ((logits[i] as number) - max) * inv;
+    else for (let i = 0; i < logits.length; i++) logits[i] = ((logits[i] as number) - max) / t;
   };
 }
 

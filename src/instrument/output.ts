@@ -5,24 +5,30 @@
  * only after the new one is fully written.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { FileSystemError } from '../errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { guardOutput } from '../files/fs.js';
+import { removeOnInterrupt } from '../files/interrupt.js';
+import { withFs } from '../validate/paths.js';
 
 export async function writeDirectoryAtomically(target: string, force: boolean, write: (tmpDir: string) => Promise<void>): Promise<void> {
   const out = resolve(target);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new FileSystemError(`cannot write output directory ${out}: it is a file, not a directory`, 'ENOTDIR', out);
   guardOutput(out, force);
   const parent = dirname(out);
-  mkdirSync(parent, { recursive: true });
   const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
   const tmp = join(parent, `.${basename(out)}.${tag}.tmp`);
-  mkdirSync(tmp);
+  withFs(out, 'create', () => { mkdirSync(parent, { recursive: true }); mkdirSync(tmp); });
+  const release = removeOnInterrupt(tmp);
   try {
     await write(tmp);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
+    release();
     throw err;
   }
+  release();
   if (existsSync(out)) {
     const old = join(parent, `.${basename(out)}.${tag}.old`);
     renameSync(out, old);

@@ -10,11 +10,13 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { DownloadError } from '../errors.js';
 import { tempPathFor } from '../files/fs.js';
+import { removeOnInterrupt } from '../files/interrupt.js';
+import { withFs } from '../validate/paths.js';
 
 export type ProgressFn = (file: string, received: number, total: number | undefined) => void;
 
 export async function downloadFiles(baseUrl: string, files: readonly string[], targetDir: string, onProgress?: ProgressFn): Promise<void> {
-  mkdirSync(targetDir, { recursive: true });
+  withFs(targetDir, 'create', () => mkdirSync(targetDir, { recursive: true }));
   for (const file of files) await downloadFile(`${baseUrl}/${file}`, join(targetDir, file), file, onProgress);
 }
 
@@ -30,6 +32,7 @@ async function downloadFile(url: string, target: string, label: string, onProgre
   const totalHeader = response.headers.get('content-length');
   const total = totalHeader ? Number(totalHeader) : undefined;
   const tmp = tempPathFor(target);
+  const release = removeOnInterrupt(tmp);
   let received = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -46,5 +49,7 @@ async function downloadFile(url: string, target: string, label: string, onProgre
     rmSync(tmp, { force: true });
     if (err instanceof DownloadError) throw err;
     throw new DownloadError(`download of ${url} failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    release();
   }
 }

@@ -8,6 +8,8 @@ import { generate, generateStream, type GenerationEvent, type GenerationResult }
 import type { GenerateOptions } from '../generation/options.js';
 import { scoreContinuations, type ScoreOptions, type ScoredContinuation } from '../generation/score.js';
 import type { HooksManifest } from '../hooks/manifest.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkArray, checkObject, checkTokenIds, isRecord, shown } from '../validate/index.js';
 import { ModelRunner, type RunnerOptions } from './runner.js';
 import { TextTokenizer, type ChatMessage } from './tokenizer.js';
 
@@ -37,14 +39,19 @@ export class HookedModel {
   /** Token ids for a prompt (special tokens added), chat messages (via the template) or ids. */
   encode(input: ModelInput): number[] {
     if (typeof input === 'string') return this.tokenizer.encode(input);
-    if (input.length > 0 && typeof input[0] === 'number') return [...(input as readonly number[])];
+    if (!Array.isArray(input)) throw new InvalidArgumentError(`input must be a string, an array of token ids or an array of chat messages, got ${shown(input)}`);
     if (input.length === 0) return [];
+    if (typeof input[0] === 'number') return [...checkTokenIds(input, 'input', this.manifest.vocabSize)];
+    input.forEach((m: unknown, i) => {
+      if (!isRecord(m) || typeof m.role !== 'string' || typeof m.content !== 'string') throw new InvalidArgumentError(`input[${i}] must be a chat message {role, content} with string fields`);
+    });
     return this.tokenizer.encodeInput(input as readonly ChatMessage[]);
   }
 
   /** Ids of a continuation text (no special tokens). */
   encodeContinuation(text: string | readonly number[]): number[] {
-    return typeof text === 'string' ? this.tokenizer.encode(text, { addSpecialTokens: false }) : [...text];
+    if (typeof text === 'string') return this.tokenizer.encode(text, { addSpecialTokens: false });
+    return [...checkTokenIds(text, 'continuation', this.manifest.vocabSize)];
   }
 
   decode(ids: readonly number[]): string {
@@ -62,11 +69,15 @@ export class HookedModel {
 
   /** log π(y | x) per token and summed, for each continuation y of prompt x. */
   score(prompt: ModelInput, continuations: readonly (string | readonly number[])[], options: ScoreOptions = {}): Promise<ScoredContinuation[]> {
+    checkArray(continuations, 'continuations');
     return scoreContinuations(this.runner, this.encode(prompt), continuations.map((c) => this.encodeContinuation(c)), options);
   }
 
   /** Activations at `sites` for each input, reduced by the position selector. */
   capture(inputs: readonly ModelInput[], sites: readonly string[], options: CaptureOptions = {}): Promise<CaptureResult> {
+    checkArray(inputs, 'inputs');
+    checkArray(sites, 'sites');
+    checkObject(options, 'options');
     return captureActivations(this.runner, inputs.map((i) => this.encode(i)), sites, options);
   }
 

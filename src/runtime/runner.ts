@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { HookNotFoundError, InvalidArgumentError, RuntimeFailureError } from '../errors.js';
+import { checkManifestAgainstGraph } from '../hooks/consistency.js';
 import { readManifest, type HooksManifest, type HookSiteInfo } from '../hooks/manifest.js';
 import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } from './cache.js';
 import { createSession, type SessionOptions } from './session.js';
@@ -102,6 +103,7 @@ export class ModelRunner {
     // The file's graph (with the low-rank pair added in memory when asked for).
     const load = () => {
       const { model } = readModel(path);
+      checkManifestAgainstGraph(onDisk, model, path);
       const sites = addLowRank ? addLowRankSites(model, onDisk.sites, onDisk.hiddenSize, onDisk.dtype) : onDisk.sites;
       return { model, sites };
     };

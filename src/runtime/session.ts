@@ -17,11 +17,14 @@ export interface SessionOptions {
  * Creates a session from a model file, or from model bytes whose external
  * data lives in `externalDataDir`.
  */
+ort.env.logLevel = 'fatal';
+
 export async function createSession(model: string | Uint8Array, options: SessionOptions & { externalDataDir?: string; label?: string } = {}): Promise<ort.InferenceSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: options.executionProviders ?? ['cpu'],
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-    logSeverityLevel: 3,
+    // Fatal only: onnxruntime's own error lines would precede ours; its errors come back as exceptions we report.
+    logSeverityLevel: 4,
   };
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   if (options.interOpNumThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpNumThreads;

@@ -7,6 +7,7 @@
  * or structure → CorruptFileError, wrong dimensions → ShapeMismatchError,
  * non-finite values → InvalidDataError.
  */
+import { createHash } from 'node:crypto';
 import { CorruptFileError, InvalidDataError, ShapeMismatchError } from '../errors.js';
 
 export const VECTOR_FORMAT = 'onnx-steer.vector';
@@ -135,6 +136,38 @@ export interface VectorFile extends Omit<VectorMetadata, 'sites'> {
   encoding: 'float32-le-base64';
   hiddenSize: number;
   sites: VectorFileSite[];
+  /**
+   * `sha256:<hex>` over the stored data: for each site in file order, its
+   * name, a zero byte and its direction's float32 bytes. Verified on load;
+   * files written before it existed have none and still load.
+   */
+  checksum?: string;
+}
+
+/**
+ * The checksum of a vector's data (see VectorFile.checksum): per site, its
+ * name, a zero byte and its direction's float32 bytes; for a site with a
+ * low-rank map, then its rank and the V and U bytes.
+ */
+export function vectorChecksum(directions: Iterable<readonly [string, Float32Array]>, lowRank: ReadonlyMap<string, LowRankArrays> = new Map()): string {
+  const hash = createHash('sha256');
+  const floats = (v: Float32Array) => {
+    const bytes = Buffer.alloc(v.length * 4);
+    for (let i = 0; i < v.length; i++) bytes.writeFloatLE(v[i] as number, i * 4);
+    hash.update(bytes);
+  };
+  for (const [name, v] of directions) {
+    hash.update(Buffer.from(name, 'utf8'));
+    hash.update(Buffer.alloc(1));
+    floats(v);
+    const map = lowRank.get(name);
+    if (map) {
+      hash.update(Buffer.from(`lowRank:${map.rank}`, 'utf8'));
+      floats(map.v);
+      floats(map.u);
+    }
+  }
+  return `sha256:${hash.digest('hex')}`;
 }
 
 export function encodeFloat32(v: Float32Array): string {
@@ -223,6 +256,11 @@ export function parseVectorFile(raw: unknown, where: string): { meta: VectorMeta
       });
     }
   });
+  if (raw.checksum !== undefined) {
+    need(typeof raw.checksum === 'string' && /^sha256:[0-9a-f]{64}$/.test(raw.checksum), where, '"checksum" must be "sha256:<64 hex digits>"');
+    const actual = vectorChecksum(directions, lowRank);
+    if (actual !== raw.checksum) throw new CorruptFileError(where, `checksum mismatch: the stored directions do not match ${raw.checksum.slice(0, 19)}… (the file was altered or damaged)`);
+  }
   const meta: VectorMetadata = {
     model: { fingerprint: model.fingerprint, architecture: model.architecture, hiddenSize: model.hiddenSize },
     method: raw.method,
@@ -293,5 +331,6 @@ export function toVectorFile(meta: VectorMetadata, directions: ReadonlyMap<strin
     file.recommendedStrength = { min: r.min, max: r.max, ...(r.criterion ? { criterion: { ...r.criterion, references: [...r.criterion.references] } } : {}) };
   }
   file.sites = [...directions.entries()].map(([name, v]) => siteEntry(name, meta.sites[name], v, lowRank.get(name)));
+  file.checksum = vectorChecksum(directions.entries(), lowRank);
   return file;
 }

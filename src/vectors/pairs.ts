@@ -12,9 +12,9 @@
  * starting `chosen_`, `rejected_` or `score_` with a number), are kept in
  * `scores`. Any other key is an error, so typos do not pass silently.
  */
-import { readFileSync } from 'node:fs';
-import { InvalidDataError } from '../errors.js';
-import { mustExist, sha256Bytes } from '../files/fs.js';
+import { InvalidArgumentError, InvalidDataError } from '../errors.js';
+import { readInputFile, shown } from '../validate/index.js';
+import { sha256Bytes } from '../files/fs.js';
 
 /** `responses`: chosen/rejected are two responses to one prompt. `instructions`: two instructions for one response. */
 export type ContrastKind = 'responses' | 'instructions';
@@ -71,6 +71,7 @@ function side(obj: Record<string, unknown>, a: string, b: string, source: string
 
 /** Parses JSONL text into pairs; `source` names the file in error messages. */
 export function parsePairs(text: string | Uint8Array, source = '<pairs>'): PairDataset {
+  if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new InvalidArgumentError(`parsePairs() takes JSONL text or bytes, got ${shown(text)}`);
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   const body = typeof text === 'string' ? text : Buffer.from(text).toString('utf8');
   const lines = body.split(/\r?\n/);
@@ -130,6 +131,5 @@ export function parsePairs(text: string | Uint8Array, source = '<pairs>'): PairD
 
 /** Reads and parses a pairs file. */
 export function loadPairs(path: string): PairDataset {
-  mustExist(path, 'pairs file');
-  return parsePairs(readFileSync(path), path);
+  return parsePairs(readInputFile(path, 'pairs file'), path);
 }

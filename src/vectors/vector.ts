@@ -5,11 +5,11 @@
  * strengths). Arithmetic returns new vectors; `toPlan()` turns a vector into
  * interventions for generate(), score() and capture().
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../validate/index.js';
 import { CorruptFileError, InvalidArgumentError, ModelMismatchError, ShapeMismatchError } from '../errors.js';
 import type { HooksManifest } from '../hooks/manifest.js';
 import type { Intervention, PositionSpec, SteeringOperator, StrengthSchedule } from '../steering/plan.js';
-import { atomicWriteFile, mustExist } from '../files/fs.js';
+import { atomicWriteFile } from '../files/fs.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { parseVectorFile, toVectorFile, type LowRankArrays, type ModelIdentity, type SiteMeta, type VectorFile, type VectorMetadata } from './format.js';
 import { l2norm } from './samples.js';
@@ -275,10 +275,10 @@ export class SteeringVector {
   }
 
   static load(path: string, options: LoadVectorOptions = {}): SteeringVector {
-    mustExist(path, 'vector file');
+    const bytes = readInputFile(path, 'vector file');
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
+      raw = JSON.parse(bytes.toString('utf8'));
     } catch (err) {
       throw new CorruptFileError(path, `invalid JSON (${(err as Error).message})`, { cause: err });
     }

@@ -47,8 +47,8 @@ describe('onnx-steer bon', () => {
     writeFileSync(verifier, 'export function check() { throw new Error("verifier exploded"); }\n');
     const base = ['bon', '--model', modelDir, '--prompt', 'Once upon a time ', '--n', '2', '--max-new-tokens', '4'];
     const cases: [string[], number, RegExp][] = [
-      [[...base.slice(0, 5), '--n', '0', '--reward', 'afinn'], 2, /--n must be ≥ 1/],
-      [[...base, '--reward', 'afinn', '--beta', '-1'], 2, /--beta must be ≥ 0/],
+      [[...base.slice(0, 5), '--n', '0', '--reward', 'afinn'], 2, /--n must be an integer in \[1, 4096\], got "0"/],
+      [[...base, '--reward', 'afinn', '--beta', '-1'], 2, /--beta must be a number ≥ 0, got "-1"/],
       [[...base, '--reward', 'sentiment-magic'], 2, /unknown reward "sentiment-magic"/],
       [[...base, '--reward', 'afinn', '--utility', 'bleu'], 2, /unknown utility "bleu"/],
       [[...base, '--reward', `verifier:${verifier}#check`], 1, /threw on candidate 0: verifier exploded/],
@@ -93,7 +93,7 @@ describe('onnx-steer ab', () => {
       [[...base, '--prompts', empty], 1, /no prompts \(the file is empty\)/],
       [[...base, '--prompts', bad], 1, /bad\.jsonl:2: invalid JSON/],
       [[...base.slice(0, 5), '--gold', 'afinn', '--beta', '1', '-o', join(tmp.path, 'x'), '--prompts', bad], 2, /--gold must differ from --reward/],
-      [[...base, '--prompts', bad, '--n', '4,0'], 2, /N must be an integer ≥ 1/],
+      [[...base, '--prompts', bad, '--n', '4,0'], 2, /--n entries must be an integer in \[1, 4096\], got "0"/],
     ];
     for (const [args, code, message] of cases) {
       const r = run(args);

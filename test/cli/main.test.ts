@@ -40,7 +40,9 @@ describe('onnx-steer CLI', () => {
   });
 
   it('exits 2 with one line on usage errors', () => {
-    for (const args of [['generate', '--model', modelDir], ['generate', '--model', modelDir, '--prompt', 'x', '--temperature', 'hot'], ['no-such-command']]) {
+    // Option values out of range are usage errors too (the README's contract), whichever command takes them.
+    for (const args of [['generate', '--model', modelDir], ['generate', '--model', modelDir, '--prompt', 'x', '--temperature', 'hot'], ['no-such-command'],
+      ['generate', '--model', modelDir, '--prompt', 'x', '--top-p', '2'], ['generate', '--model', modelDir, '--prompt', 'x', '--max-new-tokens', '0']]) {
       const r = run(args);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
@@ -53,11 +55,9 @@ describe('onnx-steer CLI', () => {
     try {
       const cases = [
         ['generate', '--model', join(tmp.path, 'missing'), '--prompt', 'x'],
-        ['generate', '--model', modelDir, '--prompt', 'x', '--top-p', '2'],
-        ['generate', '--model', modelDir, '--prompt', 'x', '--max-new-tokens', '0'],
         ['inspect', join(FIXTURES, 'ort-testdata-tiny-gpt2-beamsearch', 'tiny_gpt2_beamsearch.onnx'), '--strict'],
       ];
-      for (const args of cases.slice(0, 3)) {
+      for (const args of cases.slice(0, 1)) {
         const r = run(args);
         expect(r.code).toBe(1);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -7,10 +7,17 @@ describe('logits processors', () => {
     repetitionPenalty(2)(l, { tokens: [0, 1, 1], generated: 1 });
     expect(Array.from(l)).toEqual([1, -4, 1, 4]);
   });
-  it('temperature divides every logit', () => {
+  it('temperature divides every logit (after subtracting the maximum, which softmax ignores)', () => {
     const l = Float32Array.from([2, -4]);
     temperature(2)(l, { tokens: [], generated: 0 });
-    expect(Array.from(l)).toEqual([1, -2]);
+    expect(Array.from(l)).toEqual([0, -3]);
+  });
+  it('a tiny temperature is greedy, not NaN', () => {
+    for (const t of [1e-40, 1e-320]) {
+      const l = Float32Array.from([2, 5, -4]);
+      temperature(t)(l, { tokens: [], generated: 0 });
+      expect(Array.from(l)).toEqual([-Infinity, 0, -Infinity]);
+    }
   });
   it('minNewTokens masks ids until the minimum is reached', () => {
     const l = Float32Array.from([1, 1, 1]);

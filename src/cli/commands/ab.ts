@@ -24,18 +24,19 @@ import { hasSelector, selectorNames } from '../../selection/registry.js';
 import { parseUtility } from '../../utilities/parse.js';
 import { utilityUsages } from '../../utilities/registry.js';
 import { SteeringVector } from '../../vectors/vector.js';
-import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { listOption, numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 
 interface AbCliOptions extends ModelCliOptions {
   prompts?: string;
   devPrompts?: string;
   vector?: string;
-  strengths?: string[];
-  n?: string[];
+  strengths?: number[];
+  n?: number[];
   reward?: string;
   gold?: string;
-  beta?: string[];
+  beta?: number[];
   utility?: string;
   comboN?: number;
   limit?: number;
@@ -60,16 +61,6 @@ export function parsePolicyArm(arg: string): { name: string; dir: string } {
   return { name, dir };
 }
 
-function numbers(flag: string, values: readonly string[], check: (v: number) => string | null): number[] {
-  return values.map((s) => {
-    const v = Number(s);
-    if (s.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} must be a comma-separated list of numbers, got "${s}"`);
-    const problem = check(v);
-    if (problem) throw new UsageError(`${flag}: ${problem}`);
-    return v;
-  });
-}
-
 export interface AbPlan {
   ns: number[];
   strengths: number[];
@@ -84,10 +75,10 @@ export function checkAbOptions(opts: AbCliOptions): AbPlan {
   if (!opts.reward) throw new UsageError('--reward <proxy> is required (the reward used for selection)');
   if (!opts.gold) throw new UsageError('--gold <gold> is required (the reward that judges every arm)');
   if (opts.reward.trim() === opts.gold.trim()) throw new UsageError(`--gold must differ from --reward (both are "${opts.gold}")`);
-  const ns = numbers('--n', opts.n ?? ['4', '8', '16'], (v) => (Number.isSafeInteger(v) && v >= 1 ? null : `N must be an integer ≥ 1, got ${v}`));
-  const strengths = numbers('--strengths', opts.strengths ?? [], () => null);
+  const ns = opts.n ?? [4, 8, 16];
+  const strengths = opts.strengths ?? [];
   if (strengths.length > 0 && !opts.vector) throw new UsageError('--strengths needs --vector');
-  const betas = numbers('--beta', opts.beta ?? [], (v) => (v >= 0 ? null : `β must be ≥ 0, got ${v}`));
+  const betas = opts.beta ?? [];
   if (betas.length > 1 && !opts.devPrompts) throw new UsageError('several --beta values form a calibration grid: give --dev-prompts');
   if (betas.length === 0 && !opts.devPrompts) throw new UsageError('give --beta <b> or --dev-prompts <file.jsonl> to calibrate β on');
   if (opts.limit !== undefined && opts.limit < 1) throw new UsageError(`--limit must be ≥ 1, got ${opts.limit}`);
@@ -124,20 +115,20 @@ export function registerAb(program: Command): void {
     .option('--prompts <file>', 'prompts, JSONL with {"prompt": "..."} per line')
     .option('--dev-prompts <file>', 'held-out prompts to calibrate β on (JSONL)')
     .option('--vector <file>', 'steering vector file')
-    .option('--strengths <list>', 'steering strengths to sweep, comma-separated', parseListOption)
-    .option('--n <list>', 'N values for BoN and MBR-BoN, comma-separated (default 4,8,16)', parseListOption)
+    .option('--strengths <list>', 'steering strengths to sweep, comma-separated', numberListOption('--strengths', QUANTITIES.strength.rule, { unique: true }))
+    .option('--n <list>', 'N values for BoN and MBR-BoN, comma-separated (default 4,8,16)', numberListOption('--n', QUANTITIES.n.rule, { unique: true }))
     .option('--reward <spec>', `proxy reward, used for selection: ${rewardUsages().join(', ')}`)
     .option('--gold <spec>', 'gold reward, used only to judge (e.g. vader); must differ from --reward')
-    .option('--beta <list>', 'a fixed β, or a comma-separated grid to calibrate on --dev-prompts', parseListOption)
+    .option('--beta <list>', 'a fixed β, or a comma-separated grid to calibrate on --dev-prompts', numberListOption('--beta', QUANTITIES.beta.rule, { unique: true }))
     .option('--utility <spec>', `MBR utility: ${utilityUsages().join(', ')} (default hidden)`)
-    .option('--combo-n <n>', 'N of the steering + MBR-BoN arms (default: the largest N)', parseIntOption('--combo-n'))
-    .option('--limit <k>', 'use only the first k prompts', parseIntOption('--limit'))
-    .option('--seed <s>', 'sampling seed (default 0)', parseIntOption('--seed'))
-    .option('--temperature <t>', 'sampling temperature (default 1)', parseFloatOption('--temperature'))
-    .option('--top-p <p>', 'nucleus sampling mass (default 1)', parseFloatOption('--top-p'))
-    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', parseIntOption('--max-new-tokens'))
-    .option('--selectors <list>', `selector arms, each at every N: ${selectorNames().join(', ')} (default bon,mbr-bon)`, parseListOption)
-    .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL of selection arms (default 1000)', parseIntOption('--kl-resamples'))
+    .option('--combo-n <n>', 'N of the steering + MBR-BoN arms (default: the largest N)', numberOption('--combo-n', { integer: true, min: 1 }))
+    .option('--limit <k>', 'use only the first k prompts', quantityOption('limit'))
+    .option('--seed <s>', 'sampling seed (default 0)', quantityOption('seed'))
+    .option('--temperature <t>', 'sampling temperature (default 1)', quantityOption('temperature'))
+    .option('--top-p <p>', 'nucleus sampling mass (default 1)', quantityOption('topP'))
+    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', quantityOption('maxNewTokens'))
+    .option('--selectors <list>', `selector arms, each at every N: ${selectorNames().join(', ')} (default bon,mbr-bon)`, listOption('--selectors', { unique: true }))
+    .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL of selection arms (default 1000)', quantityOption('klResamples'))
     .option('--policy-arm <name=dir>', 'an arm that samples another model with the same tokenizer (a trained policy: hooked model or checkpoint directory); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('-o, --output <dir>', 'report directory')
     .option('--force', 'overwrite an existing report in the directory')

@@ -15,9 +15,10 @@ import { hasSelector, selectorNames, selectorSpec } from '../../selection/regist
 import type { SelectorName } from '../../selection/selectors.js';
 import { parseUtility } from '../../utilities/parse.js';
 import { utilityUsages } from '../../utilities/registry.js';
-import { parseFloatOption, parseIntOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
+import { quantityOption } from '../../validate/index.js';
 
 interface BonCliOptions extends ModelCliOptions, SteeringCliOptions {
   prompt?: string;
@@ -66,15 +67,15 @@ export function registerBon(program: Command): void {
   const cmd = program.command('bon').description('Best-of-N for one prompt: sample N candidates, score them, select one (BoN, MBR, MBR-BoN, KL-BoN, …)');
   addModelOptions(cmd)
     .option('--prompt <text>', 'prompt text')
-    .option('--n <n>', 'number of candidates, drawn as one batch (default 16)', parseIntOption('--n'))
+    .option('--n <n>', 'number of candidates, drawn as one batch (default 16)', quantityOption('n'))
     .option('--reward <spec>', `reward: ${rewardUsages().join(', ')}`)
     .option('--method <name>', `selector: ${selectorNames().join(', ')} (default bon, or mbr-bon when --beta is given)`)
-    .option('--beta <b>', 'regularisation strength β ≥ 0 (mbr-bon, kl-bon, soft-kl, length-bon)', parseFloatOption('--beta'))
+    .option('--beta <b>', 'regularisation strength β ≥ 0 (mbr-bon, kl-bon, soft-kl, length-bon)', quantityOption('beta'))
     .option('--utility <spec>', `MBR utility: ${utilityUsages().join(', ')} (default hidden)`)
-    .option('--seed <s>', 'random seed (default 0)', parseIntOption('--seed'))
-    .option('--temperature <t>', 'sampling temperature (default 1)', parseFloatOption('--temperature'))
-    .option('--top-p <p>', 'nucleus sampling mass in (0, 1] (default 1)', parseFloatOption('--top-p'))
-    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', parseIntOption('--max-new-tokens'));
+    .option('--seed <s>', 'random seed (default 0)', quantityOption('seed'))
+    .option('--temperature <t>', 'sampling temperature (default 1)', quantityOption('temperature'))
+    .option('--top-p <p>', 'nucleus sampling mass in (0, 1] (default 1)', quantityOption('topP'))
+    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', quantityOption('maxNewTokens'));
   addSteeringOptions(cmd)
     .option('--json', 'print one JSON document')
     .action(async (opts: BonCliOptions) => {

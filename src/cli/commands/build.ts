@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { buildModel, type BuildOptions } from '../../builder/index.js';
 import { UsageError } from '../../errors.js';
 import type { HooksManifest } from '../../hooks/manifest.js';
-import { parseIntOption, parseListOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
+import { quantityOption, listOption } from '../../validate/index.js';
 
 interface BuildCliOptions {
   output: string;
@@ -43,8 +44,8 @@ export function registerBuild(program: Command): void {
     .argument('<checkpoint>', 'checkpoint directory (config.json + model.safetensors or sharded safetensors), or a config.json with --random-init')
     .requiredOption('-o, --output <dir>', 'output directory (model.onnx, model.onnx.data, hooks.json, tokenizer files)')
     .option('--random-init', 'ignore weights and build from config.json with seeded random weights')
-    .option('--seed <n>', 'seed for --random-init (default 0)', parseIntOption('--seed'))
-    .option('--sites <list>', 'comma-separated hook sites: kinds (hook_resid_pre,hook_resid_mid,hook_resid_post) or names (blocks.3.hook_resid_post); default all', parseListOption)
+    .option('--seed <n>', 'seed for --random-init (default 0)', quantityOption('seed'))
+    .option('--sites <list>', 'comma-separated hook sites: kinds (hook_resid_pre,hook_resid_mid,hook_resid_post) or names (blocks.3.hook_resid_post); default all', listOption('--sites', { unique: true }))
     .option('--attention <kind>', 'attention implementation: standard (left padding) or gqa (com.microsoft GroupQueryAttention, right padding)')
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
     .option('--quantize <scheme>', 'quantize linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, block 32); hook sites stay fp32')

@@ -21,8 +21,9 @@ import { l2norm } from '../../vectors/samples.js';
 import { HELDOUT_PROMPTS, SHIPPED, shippedDir } from '../../vectors/shipped.js';
 import { SteeringVector } from '../../vectors/vector.js';
 import { runCompactAB } from '../../ab/compact.js';
-import { parseFloatOption, parseIntOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { quantityOption, numberOption } from '../../validate/index.js';
 
 interface DemoCliOptions extends ModelCliOptions {
   prompts: number;
@@ -65,12 +66,12 @@ const mean = (xs: number[][]) => { const f = xs.flat(); return f.reduce((a, b) =
 export function registerDemo(program: Command): void {
   const cmd = program.command('demo').description('extract the shipped "joy" vector on the default model and show steered samples judged by VADER');
   addModelOptions(cmd)
-    .option('--prompts <n>', 'held-out prompts to sample (default 12)', parseIntOption('--prompts'), 12)
-    .option('--show <n>', 'prompts whose samples are printed (default 3)', parseIntOption('--show'), 3)
-    .option('--samples <n>', 'samples per prompt (default 2)', parseIntOption('--samples'), 2)
-    .option('--strength <s>', `steering strength (default ${SHIPPED.joy?.demoStrength ?? 2}; applied as +s and −s)`, parseFloatOption('--strength'))
-    .option('--seed <s>', 'base seed (default 0)', parseIntOption('--seed'), 0)
-    .option('--max-new-tokens <n>', 'tokens per sample (default 48)', parseIntOption('--max-new-tokens'), 48)
+    .option('--prompts <n>', 'held-out prompts to sample (default 12)', numberOption('--prompts', { integer: true, min: 1 }), 12)
+    .option('--show <n>', 'prompts whose samples are printed (default 3)', numberOption('--show', { integer: true, min: 1 }), 3)
+    .option('--samples <n>', 'samples per prompt (default 2)', numberOption('--samples', { integer: true, min: 1 }), 2)
+    .option('--strength <s>', `steering strength (default ${SHIPPED.joy?.demoStrength ?? 2}; applied as +s and −s)`, quantityOption('strength'))
+    .option('--seed <s>', 'base seed (default 0)', quantityOption('seed'), 0)
+    .option('--max-new-tokens <n>', 'tokens per sample (default 48)', quantityOption('maxNewTokens'), 48)
     .option('--no-ab', 'skip the closing A/B table (baseline, steering, BoN, MBR-BoN)')
     .option('--json', 'print one JSON document')
     .action(async (opts: DemoCliOptions) => {

@@ -1,7 +1,6 @@
 /** `onnx-steer extract`: a steering vector from a pairs file. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { guardOutput } from '../../files/fs.js';
 import { extractVector } from '../../vectors/extract.js';
 import { RAHF_DUAL } from '../../vectors/dual.js';
 import { runDual } from './extract-dual.js';
@@ -10,8 +9,9 @@ import { methodNames } from '../../vectors/methods.js';
 import { loadPairs } from '../../vectors/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
-import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { checkOutputFile, parseListText, quantityOption } from '../../validate/index.js';
 import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
 interface ExtractCliOptions extends ModelCliOptions {
@@ -46,11 +46,11 @@ export function registerExtract(program: Command): void {
     .option('--ridge <scale|auto>', 'rahf-dual --low-rank: ridge λ as a multiple of trace(XᵀX)/hidden (default auto)')
     .option('--sites <list>', 'auto (take the sweep\'s recommendation) or comma-separated site names', 'auto')
     .option('--read <pos>', 'read position: last, mean (response tokens), response[:K] (per token, RAHF), index:<k> (default: mean; response:64 for instruction contrasts)')
-    .option('--folds <k>', 'folds for held-out separability and effects', parseIntOption('--folds'), 5)
+    .option('--folds <k>', 'folds for held-out separability and effects', quantityOption('folds'), 5)
     .option('--name <name>', 'name recorded in the vector')
     .option('--description <text>', 'description recorded in the vector')
     .option('--no-recommend', 'skip measuring the fluent strength range')
-    .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', parseFloatOption('--max-perplexity-ratio'))
+    .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', quantityOption('maxPerplexityRatio'))
     .option('-o, --output <file>', 'vector file to write (JSON)')
     .option('--force', 'overwrite the output');
   addCriterionOptions(cmd)
@@ -60,8 +60,7 @@ export function registerExtract(program: Command): void {
       if (criterion && opts.recommend === false) throw new UsageError('--criterion chooses the recommended strength: drop --no-recommend');
       if (!opts.pairs) throw new UsageError('--pairs <file> is required');
       if (!opts.output) throw new UsageError('-o/--output <file> is required');
-      if (opts.folds < 2) throw new UsageError('--folds must be ≥ 2');
-      guardOutput(opts.output, opts.force === true);
+      checkOutputFile(opts.output, { force: opts.force === true });
       if (opts.method === RAHF_DUAL) {
         await runDual(opts, opts.pairs, opts.output);
         return;
@@ -71,7 +70,7 @@ export function registerExtract(program: Command): void {
       }
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
-      const sites = opts.sites === 'auto' ? 'auto' as const : parseListOption(opts.sites);
+      const sites = opts.sites === 'auto' ? 'auto' as const : parseListText('--sites', opts.sites, { unique: true });
       const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
       const model = await loadModel(opts);
       const references = criterion ? await loadReferences(opts.reference ?? [], opts.threads) : [];

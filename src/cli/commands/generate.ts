@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { GenerateOptions } from '../../generation/options.js';
 import type { ChatMessage } from '../../runtime/tokenizer.js';
-import { parseFloatOption, parseIntOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
+import { quantityOption } from '../../validate/index.js';
 
 interface GenerateCliOptions extends ModelCliOptions, SteeringCliOptions {
   prompt?: string;
@@ -52,15 +53,15 @@ export function registerGenerate(program: Command): void {
   addSteeringOptions(addModelOptions(cmd))
     .option('--prompt <text>', 'prompt text')
     .option('--messages <json>', 'chat messages as JSON (or @file.json), rendered with the chat template')
-    .option('--max-new-tokens <n>', 'tokens to generate (default 64)', parseIntOption('--max-new-tokens'))
-    .option('--temperature <t>', 'sampling temperature; 0 = greedy (default 1)', parseFloatOption('--temperature'))
+    .option('--max-new-tokens <n>', 'tokens to generate (default 64)', quantityOption('maxNewTokens'))
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy (default 1)', quantityOption('temperature'))
     .option('--greedy', 'greedy decoding (same as --temperature 0)')
-    .option('--top-k <k>', 'keep the k most likely tokens', parseIntOption('--top-k'))
-    .option('--top-p <p>', 'nucleus sampling mass in (0, 1]', parseFloatOption('--top-p'))
-    .option('--min-p <p>', 'drop tokens below p × the top probability', parseFloatOption('--min-p'))
-    .option('--repetition-penalty <r>', 'penalty for repeated tokens (1 = none)', parseFloatOption('--repetition-penalty'))
-    .option('--seed <s>', 'random seed (row k of --n uses a seed derived from it)', parseIntOption('--seed'))
-    .option('--n <n>', 'number of candidates, decoded as one batch', parseIntOption('--n'))
+    .option('--top-k <k>', 'keep the k most likely tokens', quantityOption('topK'))
+    .option('--top-p <p>', 'nucleus sampling mass in (0, 1]', quantityOption('topP'))
+    .option('--min-p <p>', 'drop tokens below p × the top probability', quantityOption('minP'))
+    .option('--repetition-penalty <r>', 'penalty for repeated tokens (1 = none)', quantityOption('repetitionPenalty'))
+    .option('--seed <s>', 'random seed (row k of --n uses a seed derived from it)', quantityOption('seed'))
+    .option('--n <n>', 'number of candidates, decoded as one batch', quantityOption('n'))
     .option('--stop <text>', 'stop string (repeatable)', collect)
     .option('--no-stream', 'print the text only when generation ends')
     .option('--json', 'print one JSON document')

@@ -3,7 +3,9 @@
  * or report whether and how a raw ONNX graph can be instrumented.
  */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { checkManifestAgainstGraph } from '../../hooks/consistency.js';
+import { readModel } from '../../onnx/io.js';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { analyzeModel, type InstrumentReport } from '../../instrument/index.js';
 import { manifestPath, readManifest, type CacheLayout, type HooksManifest } from '../../hooks/manifest.js';
@@ -89,6 +91,9 @@ export function registerInspect(program: Command): void {
       if (!existsSync(path)) throw new FileNotFoundError(path, 'model directory or ONNX file');
       if (statSync(path).isDirectory() && existsSync(manifestPath(path))) {
         const manifest = readManifest(path);
+        // The graph and its external data must be whole and agree with the manifest.
+        const { model } = readModel(join(path, manifest.model));
+        checkManifestAgainstGraph(manifest, model, join(path, manifest.model));
         if (opts.json) printJson({ kind: 'hooked', dir: path, manifest });
         else process.stdout.write(formatManifest(path, manifest));
         return;

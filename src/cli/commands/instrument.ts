@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, UsageError } from '../../errors.js';
 import { instrumentModel } from '../../instrument/index.js';
 import type { HooksManifest } from '../../hooks/manifest.js';
-import { parseListOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
+import { listOption } from '../../validate/index.js';
 
 interface InstrumentCliOptions {
   output: string;
@@ -32,7 +33,7 @@ export function registerInstrument(program: Command): void {
     .description('add residual-stream hook sites (capture, steer, ablate) to an ONNX decoder exported by another tool')
     .argument('<onnx-file-or-dir>', 'an .onnx decoder graph, or a directory holding one (also <dir>/onnx/)')
     .requiredOption('-o, --output <dir>', 'output directory for model.onnx, hooks.json and tokenizer files')
-    .option('--sites <list>', 'comma-separated sites or kinds (hook_resid_pre, hook_resid_mid, hook_resid_post, blocks.3.hook_resid_post); default: all', parseListOption)
+    .option('--sites <list>', 'comma-separated sites or kinds (hook_resid_pre, hook_resid_mid, hook_resid_post, blocks.3.hook_resid_post); default: all', listOption('--sites', { unique: true }))
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
     .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
     .option('--force', 'replace an existing output directory')

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { createServer } from '../../server/app.js';
 import { parseIntOption } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { handOverSignals } from '../../files/interrupt.js';
 
 interface ServeCliOptions extends ModelCliOptions {
   vectors?: string;
@@ -59,6 +60,7 @@ export function registerServe(program: Command): void {
           process.stderr.write(`onnx-steer: ${signal}: draining (grace ${opts.grace} ms)\n`);
           server.shutdown(opts.grace).then(resolve, resolve);
         };
+        handOverSignals();
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });

@@ -8,7 +8,8 @@ import { UsageError } from '../../errors.js';
 import type { PositionSpec, SteeringOperator } from '../../steering/plan.js';
 import { Steering } from '../../steering/steering.js';
 import { SteeringVector, type ModelLike } from '../../vectors/vector.js';
-import { parseFloatOption, parseListOption } from '../common.js';
+import { listOption, parseNumberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
+
 
 export interface SteeringCliOptions {
   vector?: string[];
@@ -24,8 +25,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function addSteeringOptions(cmd: Command): Command {
   return cmd
     .option('--vector <path[=strength]>', 'steering vector file, optionally with its own strength (repeatable)', collect)
-    .option('--strength <s>', 'strength for vectors given without one', parseFloatOption('--strength'))
-    .option('--sites <list>', 'steer only at these sites of the vectors (comma-separated)', parseListOption)
+    .option('--strength <s>', 'strength for vectors given without one', quantityOption('strength'))
+    .option('--sites <list>', 'steer only at these sites of the vectors (comma-separated)', listOption('--sites', { unique: true }))
     .option('--positions <spec>', 'all (default), prompt, generated, or an absolute window <start>:<end>')
     .option('--operator <op>', 'add (default), ablate, or ablate-add')
     .option('--norm-preserving', 'keep the residual norm where steering applies (model built with --norm-preserving)');
@@ -53,7 +54,7 @@ export function parseVectorArg(arg: string): { path: string; strength?: number }
   if (at > 0) {
     const tail = arg.slice(at + 1);
     const n = Number(tail);
-    if (tail.trim() !== '' && Number.isFinite(n)) return { path: arg.slice(0, at), strength: n };
+    if (tail.trim() !== '' && Number.isFinite(n)) return { path: arg.slice(0, at), strength: parseNumberOption(`--vector ${arg.slice(0, at)}=<s>`, tail, QUANTITIES.strength.rule) };
   }
   return { path: arg };
 }

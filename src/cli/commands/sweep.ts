@@ -6,8 +6,9 @@ import { methodNames } from '../../vectors/methods.js';
 import { loadPairs } from '../../vectors/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep, sweep } from '../../vectors/sweep.js';
-import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { checkOutputFile, listOption, numberListOption, quantityOption } from '../../validate/index.js';
 import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
 interface SweepCliOptions extends ModelCliOptions, CriterionCliOptions {
@@ -16,7 +17,8 @@ interface SweepCliOptions extends ModelCliOptions, CriterionCliOptions {
   read?: string;
   sites?: string[];
   folds: number;
-  fractions?: string[];
+  fractions?: number[];
+  force?: boolean;
   maxPerplexityRatio?: number;
   output?: string;
 }
@@ -27,22 +29,19 @@ export function registerSweep(program: Command): void {
     .option('--pairs <file>', 'pairs file (JSONL)')
     .option('--method <name>', `direction method: ${methodNames().join(', ')}`, 'mean-diff')
     .option('--read <pos>', 'read position: last, mean, response[:K], index:<k>')
-    .option('--sites <list>', 'candidate sites (default: every hooked site)', parseListOption)
-    .option('--folds <k>', 'folds (default 5)', parseIntOption('--folds'), 5)
-    .option('--fractions <list>', 'strengths as fractions of |h| / |v| (default 0.05,0.1,0.15,0.2,0.25,0.3,0.4,0.5,0.65,0.8; both signs)', parseListOption)
-    .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', parseFloatOption('--max-perplexity-ratio'))
-    .option('-o, --output <file>', 'write the report as JSON');
+    .option('--sites <list>', 'candidate sites (default: every hooked site)', listOption('--sites', { unique: true }))
+    .option('--folds <k>', 'folds (default 5)', quantityOption('folds'), 5)
+    .option('--fractions <list>', 'strengths as fractions of |h| / |v| (default 0.05,0.1,0.15,0.2,0.25,0.3,0.4,0.5,0.65,0.8; both signs)', numberListOption('--fractions', { above: 0 }, { unique: true }))
+    .option('--max-perplexity-ratio <r>', 'fluent = pair-text perplexity ratio at most this (default 1.5)', quantityOption('maxPerplexityRatio'))
+    .option('-o, --output <file>', 'write the report as JSON')
+    .option('--force', 'overwrite the output');
   addCriterionOptions(cmd)
     .option('--json', 'print the report as JSON')
     .action(async (opts: SweepCliOptions) => {
       const criterion = checkCriterionOptions(opts);
       if (!opts.pairs) throw new UsageError('--pairs <file> is required');
-      if (opts.folds < 2) throw new UsageError('--folds must be ≥ 2');
-      const fractions = opts.fractions?.map((f) => {
-        const x = Number(f);
-        if (!(Number.isFinite(x) && x > 0)) throw new UsageError(`--fractions entries must be positive numbers, got "${f}"`);
-        return x;
-      });
+      const fractions = opts.fractions;
+      if (opts.output) checkOutputFile(opts.output, { force: opts.force === true });
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
       const model = await loadModel(opts);

@@ -1,0 +1,61 @@
+/**
+ * Crash safety on SIGINT and SIGTERM. Code that writes through temp paths
+ * registers them here while they exist; when the process is interrupted the
+ * registered paths are removed (synchronously, in the signal handler) before
+ * it exits with 128 + the signal number, so an interrupted command leaves no
+ * partial output behind. Final renames happen in synchronous runs of code, so
+ * a signal is handled either before an output appears or after it is whole.
+ */
+import { rmSync } from 'node:fs';
+
+const pending = new Map<number, string>();
+let nextId = 1;
+let installed = false;
+let handedOver = false;
+const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * A command that handles SIGINT/SIGTERM itself (the server drains in-flight
+ * requests and exits 0) takes the signals over: the exit-on-signal handlers
+ * stand aside, and only the removal of registered temp paths remains.
+ */
+export function handOverSignals(): void {
+  handedOver = true;
+}
+
+/** Removes `path` (file or directory) if the process is interrupted; call the result once it is renamed or removed. */
+export function removeOnInterrupt(path: string): () => void {
+  const id = nextId++;
+  pending.set(id, path);
+  return () => { pending.delete(id); };
+}
+
+/** Paths currently registered (for tests). */
+export function pendingCleanups(): string[] {
+  return [...pending.values()];
+}
+
+/** Removes every registered path now. */
+export function cleanupNow(): void {
+  for (const path of [...pending.values()].reverse()) {
+    try { rmSync(path, { recursive: true, force: true }); } catch { /* best effort while exiting */ }
+  }
+  pending.clear();
+}
+
+/**
+ * Installs the SIGINT/SIGTERM handlers (once). `report` prints the one-line
+ * notice; the process exits with 130 (SIGINT) or 143 (SIGTERM).
+ */
+export function installInterruptHandlers(report: (signal: string) => void = () => undefined): void {
+  if (installed) return;
+  installed = true;
+  for (const [signal, number] of Object.entries(SIGNALS)) {
+    process.on(signal, () => {
+      cleanupNow();
+      if (handedOver) return;
+      try { report(signal); } catch { /* stderr may be closed */ }
+      process.exit(128 + number);
+    });
+  }
+}

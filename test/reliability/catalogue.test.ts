@@ -1,0 +1,233 @@
+/**
+ * The bad-input catalogue: one row per mistake a user (or a hostile tester)
+ * can make, across the CLI and the library. Every CLI row asserts the exit
+ * code (2 usage, 1 runtime), a single `onnx-steer: ` line naming the problem,
+ * no stack trace, and that the work directory holds nothing new afterwards.
+ * Every library row asserts the typed error class and its message.
+ */
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
+import { CorruptFileError, InvalidArgumentError, InvalidDataError, SteeringError } from '../../src/errors.js';
+import type { HookedModel } from '../../src/runtime/model.js';
+import { parsePairs } from '../../src/vectors/pairs.js';
+import { SteeringVector } from '../../src/vectors/vector.js';
+import { defaultDir, loadDefault } from '../helpers/models.js';
+import { REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
+
+const VECTOR = join(REPO, 'vectors', 'tinystories-656k', 'joy.json');
+const PAIRS = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
+
+const work = tempDir('onnx-steer-catalogue-');
+let modelDir: string;
+let model: HookedModel;
+const W = (name: string) => join(work.path, name);
+
+/** Snapshot of every path under the work directory. */
+function listing(dir: string, prefix = ''): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const rel = join(prefix, name);
+    return statSync(join(dir, name)).isDirectory() ? [rel, ...listing(join(dir, name), rel)] : [rel];
+  }).sort();
+}
+
+async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+  }
+}
+
+beforeAll(async () => {
+  modelDir = await defaultDir();
+  model = await loadDefault();
+  mkdirSync(W('adir'));
+  writeFileSync(W('afile'), 'x');
+  writeFileSync(W('existing.json'), '{}');
+  writeFileSync(W('empty.jsonl'), '');
+  writeFileSync(W('badline.jsonl'), '{"chosen": "a", "rejected": "b"}\n{oops\n');
+  writeFileSync(W('nochosen.jsonl'), '{"rejected": "b"}\n');
+  writeFileSync(W('notjson.json'), '{"format": ');
+  const vec = JSON.parse(readFileSync(VECTOR, 'utf8')) as Record<string, unknown> & { sites: { direction: string }[] };
+  const resaved = SteeringVector.load(VECTOR).toJSON();
+  const flipped = structuredClone(resaved);
+  const bytes = Buffer.from(flipped.sites[0]!.direction, 'base64');
+  bytes[5] = (bytes[5] ?? 0) ^ 0x01; // one bit of one float
+  flipped.sites[0]!.direction = bytes.toString('base64');
+  writeFileSync(W('tampered-vector.json'), JSON.stringify(flipped));
+  writeFileSync(W('badchecksum.json'), JSON.stringify({ ...resaved, checksum: 'sha256:xyz' }));
+  writeFileSync(W('wronghidden.json'), JSON.stringify({ ...vec, hiddenSize: 7, model: { ...(vec.model as object), hiddenSize: 7 } }));
+  writeFileSync(W('badbase64.json'), JSON.stringify({ ...vec, sites: vec.sites.map((s) => ({ ...s, direction: '!!!' })) }));
+  writeFileSync(W('notvector.json'), JSON.stringify({ format: 'something-else' }));
+  // Model directories: truncated external data, a manifest naming tensors the graph lacks, broken hooks.json.
+  cpSync(modelDir, W('trunc'), { recursive: true });
+  truncateSync(W('trunc/model.onnx.data'), statSync(W('trunc/model.onnx.data')).size - 4);
+  cpSync(modelDir, W('tampered'), { recursive: true });
+  const m = JSON.parse(readFileSync(W('tampered/hooks.json'), 'utf8')) as { sites: { steer: string }[] };
+  for (const s of m.sites) s.steer += '.missing';
+  writeFileSync(W('tampered/hooks.json'), JSON.stringify(m));
+  mkdirSync(W('badjson'));
+  writeFileSync(W('badjson/hooks.json'), '{');
+  mkdirSync(W('badformat'));
+  writeFileSync(W('badformat/hooks.json'), '{"format": "x"}');
+  copyFileSync(PAIRS, W('pairs.jsonl'));
+  writeFileSync(W('prompts-empty.jsonl'), '');
+}, 300_000);
+
+afterAll(async () => {
+  await model.dispose();
+  work.cleanup();
+});
+
+type CliCase = [label: string, args: () => string[], code: 1 | 2, message: RegExp, env?: () => Record<string, string>];
+
+const gen = (...rest: string[]) => () => ['generate', '--model', modelDir, '--prompt', 'Once', '--max-new-tokens', '2', ...rest];
+const ab = (...rest: string[]) => () => ['ab', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'vader', '--beta', '1', '-o', W('ab-out'), ...rest];
+
+const CLI: CliCase[] = [
+  // Numbers parsed strictly, in range: usage errors, exit 2.
+  ['top-p above 1', gen('--top-p', '2'), 2, /--top-p must be a number in \(0, 1\], got "2"/],
+  ['top-p in hex', gen('--top-p', '0x1'), 2, /--top-p must be/],
+  ['zero new tokens', gen('--max-new-tokens', '0'), 2, /--max-new-tokens must be an integer ≥ 1/],
+  ['new tokens as exponent', gen('--max-new-tokens', '1e3'), 2, /--max-new-tokens must be an integer/],
+  ['empty seed', gen('--seed', ''), 2, /--seed must be an integer, got ""/],
+  ['fractional seed', gen('--seed', '1.5'), 2, /--seed must be an integer/],
+  ['negative temperature', gen('--temperature', '-1'), 2, /--temperature must be a number ≥ 0/],
+  ['word temperature', gen('--temperature', 'hot'), 2, /--temperature must be/],
+  ['infinite temperature', gen('--temperature', 'Infinity'), 2, /--temperature must be/],
+  ['fractional top-k', gen('--top-k', '1.5'), 2, /--top-k must be an integer ≥ 0/],
+  ['min-p above 1', gen('--min-p', '2'), 2, /--min-p must be a number in \[0, 1\]/],
+  ['zero repetition penalty', gen('--repetition-penalty', '0'), 2, /--repetition-penalty must be a number > 0/],
+  ['zero candidates', gen('--n', '0'), 2, /--n must be an integer in \[1, 4096\]/],
+  ['a huge batch', gen('--n', '100000'), 2, /--n must be an integer in \[1, 4096\]/],
+  ['zero threads', gen('--threads', '0'), 2, /--threads must be an integer in \[1, 1024\]/],
+  ['overflowing strength', gen('--vector', VECTOR, '--strength', '1e30'), 2, /--strength must be a number in \[-1000000, 1000000\]/],
+  ['overflowing inline strength', gen('--vector', `${VECTOR}=1e30`), 2, /=<s> must be a number in/],
+  ['unknown positions', gen('--vector', VECTOR, '--strength', '1', '--positions', 'bogus'), 2, /--positions must be all, prompt, generated/],
+  ['unknown operator', gen('--vector', VECTOR, '--strength', '1', '--operator', 'bogus'), 2, /--operator must be add, ablate or ablate-add/],
+  ['steering flags without a vector', gen('--strength', '1'), 2, /need --vector/],
+  ['vector without a strength', gen('--vector', VECTOR), 2, /give a strength/],
+  ['no prompt', () => ['generate', '--model', modelDir], 2, /give exactly one of --prompt or --messages/],
+  ['prompt and messages', gen('--messages', '[]'), 2, /give exactly one of --prompt or --messages/],
+  ['messages not JSON', () => ['generate', '--model', modelDir, '--messages', 'nope'], 2, /--messages is not valid JSON/],
+  ['messages empty', () => ['generate', '--model', modelDir, '--messages', '[]'], 2, /--messages must be a non-empty JSON array/],
+  ['messages without content', () => ['generate', '--model', modelDir, '--messages', '[{"role": "user"}]'], 2, /--messages entry 0 needs string "role" and "content"/],
+  ['unknown command', () => ['no-such-command'], 2, /unknown command/],
+  ['unknown flag', gen('--no-such-flag'), 2, /unknown option/],
+  // Lists: no empty list, no empty or negative entries.
+  ['empty fractions', () => ['sweep', '--model', modelDir, '--pairs', W('pairs.jsonl'), '--fractions', ' '], 2, /--fractions must not be empty/],
+  ['negative fractions', () => ['sweep', '--model', modelDir, '--pairs', W('pairs.jsonl'), '--fractions', '0.1,-0.1'], 2, /--fractions entries must be a number > 0, got "-0.1"/],
+  ['an empty list entry', () => ['sweep', '--model', modelDir, '--pairs', W('pairs.jsonl'), '--sites', 'a,,b'], 2, /--sites has an empty entry/],
+  ['one fold', () => ['sweep', '--model', modelDir, '--pairs', W('pairs.jsonl'), '--folds', '1'], 2, /--folds must be an integer ≥ 2/],
+  ['sweep without pairs', () => ['sweep', '--model', modelDir], 2, /--pairs <file> is required/],
+  ['zero KL resamples', ab('--kl-resamples', '0'), 2, /--kl-resamples must be an integer ≥ 1/],
+  ['empty strengths', ab('--strengths', ''), 2, /--strengths must not be empty/],
+  ['a zero N', ab('--n', '4,0'), 2, /--n entries must be an integer in \[1, 4096\], got "0"/],
+  ['a repeated N', ab('--n', '4,4'), 2, /--n lists 4 twice/],
+  ['negative beta grid', ab('--beta', '-1'), 2, /--beta entries must be a number ≥ 0/],
+  ['gold equal to proxy', () => ['ab', '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'afinn', '--beta', '1', '-o', W('ab-out')], 2, /--gold must differ from --reward/],
+  ['bon with zero candidates', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--n', '0'], 2, /--n must be an integer in \[1, 4096\]/],
+  ['bon with negative beta', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--beta', '-1'], 2, /--beta must be a number ≥ 0/],
+  ['bon with an unknown method', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--method', 'bogus'], 2, /unknown --method "bogus"/],
+  ['bon with an unknown reward', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'bogus', '--n', '2', '--max-new-tokens', '2'], 2, /rewards: vader, afinn/],
+  ['extract with one fold', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('v.json'), '--folds', '1'], 2, /--folds must be an integer ≥ 2/],
+  ['extract without output', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl')], 2, /--output <file> is required/],
+  ['extract with a bad read position', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('v.json'), '--read', 'bogus'], 2, /unknown read position "bogus"/],
+  ['build with an unknown attention', () => ['build', TINYSTORIES, '-o', W('built'), '--attention', 'bogus'], 2, /--attention must be "standard" or "gqa"/],
+  // Paths: typed one-line runtime errors, exit 1.
+  ['missing model directory', () => ['generate', '--model', W('missing'), '--prompt', 'x'], 1, /not found/],
+  ['model directory is a file', () => ['generate', '--model', W('afile'), '--prompt', 'x'], 1, /hooks\.json|not a directory/],
+  ['pairs file is a directory', () => ['extract', '--model', modelDir, '--pairs', W('adir'), '-o', W('v.json')], 1, /cannot read pairs file .*adir: it is a directory/],
+  ['missing pairs file', () => ['extract', '--model', modelDir, '--pairs', W('nope.jsonl'), '-o', W('v.json')], 1, /pairs file not found/],
+  ['output is a directory', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('adir'), '--force'], 1, /cannot write output .*adir: it is a directory/],
+  ['output under a file', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', join(W('afile'), 'v.json')], 1, /afile is not a directory/],
+  ['sweep over an existing report', () => ['sweep', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('existing.json')], 1, /output already exists: .*existing\.json \(pass --force/],
+  ['cache is a file', () => ['generate', '--prompt', 'x', '--max-new-tokens', '1'], 1, /cannot create .*afile.*not a directory/, () => ({ ONNX_STEER_CACHE: W('afile'), ONNX_STEER_CHECKPOINT: TINYSTORIES })],
+  ['build output is a file', () => ['build', TINYSTORIES, '-o', W('afile'), '--force'], 1, /it is a file, not a directory/],
+  ['build from a missing checkpoint', () => ['build', W('no-checkpoint'), '-o', W('built')], 1, /not found/],
+  ['instrument a non-ONNX file', () => ['instrument', W('afile'), '-o', W('inst')], 1, /not a valid ONNX model|\.onnx/],
+  // Model directories.
+  ['manifest and graph disagree', () => ['generate', '--model', W('tampered'), '--prompt', 'x', '--vector', VECTOR, '--strength', '2'], 1, /hooks\.json names the steer input .* which the graph does not have/],
+  ['inspect: manifest and graph disagree', () => ['inspect', W('tampered')], 1, /the manifest and the graph disagree/],
+  ['inspect: truncated external data', () => ['inspect', W('trunc')], 1, /external data truncated/],
+  ['hooks.json not JSON', () => ['generate', '--model', W('badjson'), '--prompt', 'x'], 1, /invalid JSON/],
+  ['hooks.json of another format', () => ['generate', '--model', W('badformat'), '--prompt', 'x'], 1, /not an onnx-steer manifest/],
+  // Vector files.
+  ['a flipped bit in a vector', gen('--vector', `${W('tampered-vector.json')}=2`), 1, /checksum mismatch/],
+  ['a malformed checksum', gen('--vector', `${W('badchecksum.json')}=2`), 1, /"checksum" must be "sha256:<64 hex digits>"/],
+  ['a vector that is not JSON', gen('--vector', `${W('notjson.json')}=2`), 1, /invalid JSON/],
+  ['a vector of the wrong size', gen('--vector', `${W('wronghidden.json')}=2`), 1, /direction has 128 values, hiddenSize is 7/],
+  ['a vector with broken base64', gen('--vector', `${W('badbase64.json')}=2`), 1, /not valid base64/],
+  ['a file of another format as vector', gen('--vector', `${W('notvector.json')}=2`), 1, /not an onnx-steer vector/],
+  ['a vector that is a directory', gen('--vector', `${W('adir')}=2`), 1, /cannot read vector file .*: it is a directory/],
+  // Pairs and prompts.
+  ['an empty pairs file', () => ['extract', '--model', modelDir, '--pairs', W('empty.jsonl'), '-o', W('v.json')], 1, /no pairs/],
+  ['a pairs line that is not JSON', () => ['extract', '--model', modelDir, '--pairs', W('badline.jsonl'), '-o', W('v.json')], 1, /badline\.jsonl:2: not valid JSON/],
+  ['a pair without chosen', () => ['extract', '--model', modelDir, '--pairs', W('nochosen.jsonl'), '-o', W('v.json')], 1, /missing "chosen"/],
+  ['an empty prompts file', ab(), 1, /no prompts/],
+];
+
+describe('bad-input catalogue: CLI', () => {
+  it(`has at least 60 rows (${CLI.length} CLI + library)`, () => { expect(CLI.length).toBeGreaterThanOrEqual(60); });
+  for (const [label, args, code, message, env] of CLI) {
+    it(`${code}: ${label}`, async () => {
+      const before = listing(work.path);
+      const r = await runCli(args(), env?.());
+      expect(r.stderr, r.stderr).toMatch(message);
+      expect(r.code, r.stderr).toBe(code);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^onnx-steer: /);
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at |TypeError/);
+      expect(listing(work.path)).toEqual(before);
+    });
+  }
+});
+
+type LibCase = [label: string, run: () => unknown, error: new (...a: never[]) => SteeringError, message: RegExp];
+
+const LIB: LibCase[] = [
+  ['generate(null)', () => model.generate(null as never), InvalidArgumentError, /input must be a string, an array of token ids or an array of chat messages, got null/],
+  ['generate with null options', () => model.generate('x', null as never), InvalidArgumentError, /options must be an object, got null/],
+  ['generate with topP 2', () => model.generate('x', { topP: 2 }), InvalidArgumentError, /^topP must be a number in \(0, 1\], got 2$/],
+  ['generate with NaN temperature', () => model.generate('x', { temperature: Number.NaN }), InvalidArgumentError, /temperature must be a number ≥ 0, got NaN/],
+  ['generate with n = 1e9', () => model.generate('x', { n: 1e9 }), InvalidArgumentError, /n must be an integer in \[1, 4096\]/],
+  ['generate from an out-of-vocabulary id', () => model.generate([9999]), InvalidArgumentError, /input\[0\] is not a token id of this model \(an integer in \[0, 2048\)\), got 9999/],
+  ['generate with a string as stop', () => model.generate('x', { stop: 'y' as never }), InvalidArgumentError, /stop must be an array of strings/],
+  ['score an id beyond the vocabulary', () => model.score('Once', [[5000]]), InvalidArgumentError, /continuation\[0\] is not a token id/],
+  ['score a negative id', () => model.score('Once', [[-1]]), InvalidArgumentError, /got -1/],
+  ['score without continuations list', () => model.score('Once', 'x' as never), InvalidArgumentError, /continuations must be an array/],
+  ['capture at bogus positions', () => model.capture(['x'], ['blocks.0.hook_resid_post'], { positions: 'bogus' as never }), InvalidArgumentError, /positions must be last, all, mean/],
+  ['capture at a fractional index', () => model.capture(['x'], ['blocks.0.hook_resid_post'], { positions: { index: 0.5 } }), InvalidArgumentError, /positions\.index must be an integer/],
+  ['capture with no sites', () => model.capture(['x'], []), InvalidArgumentError, /at least one site/],
+  ['capture with a zero batch', () => model.capture(['x'], ['blocks.0.hook_resid_post'], { batchSize: 0 }), InvalidArgumentError, /batchSize must be an integer in \[1, 4096\]/],
+  ['parsePairs(123)', () => parsePairs(123 as never), InvalidArgumentError, /parsePairs\(\) takes JSONL text or bytes, got 123/],
+  ['parsePairs of a broken line', () => parsePairs('{oops'), InvalidDataError, /<pairs>:1: not valid JSON/],
+  ['a vector from {}', () => SteeringVector.fromJSON({}), CorruptFileError, /not an onnx-steer vector/],
+  ['a vector whose data changed', () => SteeringVector.load(W('tampered-vector.json')), CorruptFileError, /checksum mismatch/],
+];
+
+describe('bad-input catalogue: library', () => {
+  for (const [label, run, error, message] of LIB) {
+    it(label, async () => {
+      let caught: unknown;
+      try { await run(); } catch (err) { caught = err; }
+      expect(caught, String(caught)).toBeInstanceOf(error);
+      expect((caught as Error).message).toMatch(message);
+      expect((caught as Error).message).not.toContain('\n');
+    });
+  }
+});
+
+export const CATALOGUE_SIZE = CLI.length + LIB.length;
