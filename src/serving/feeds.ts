@@ -11,6 +11,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { activeAt, scheduleAt, validatePlan, type Intervention } from '../steering/plan.js';
 import { floatToHalf } from '../onnx/fp16.js';
+import { normalized } from '../steering/compile.js';
 
 /** A row's interventions, checked and prepared once (unit directions for ablations). */
 export class RowPlan {
@@ -125,13 +126,4 @@ export class BatchFeeds {
     }
     return new ort.Tensor('float32', src.subarray(0, size), dims);
   }
-}
-
-function normalized(v: Float32Array): Float32Array {
-  let n = 0;
-  for (let i = 0; i < v.length; i++) n += (v[i] as number) ** 2;
-  const inv = 1 / Math.sqrt(n);
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = (v[i] as number) * inv;
-  return out;
 }

@@ -173,7 +173,8 @@ export class CompiledPlan {
   }
 }
 
-function normalized(v: Float32Array): Float32Array {
+/** `v / ‖v‖`, a new array (the unit direction an ablating intervention projects out). */
+export function normalized(v: Float32Array): Float32Array {
   let n = 0;
   for (let i = 0; i < v.length; i++) n += (v[i] as number) ** 2;
   const inv = 1 / Math.sqrt(n);
