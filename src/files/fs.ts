@@ -13,23 +13,33 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Writes `data` to `target` atomically. */
-export function atomicWriteFile(target: string, data: string | Uint8Array): void {
+/** Creates `target`'s folder, with file-system errors typed. */
+function ensureParent(target: string): void {
   try {
     mkdirSync(dirname(target), { recursive: true });
   } catch (err) {
     throw fsError(err, target, 'write');
   }
+}
+
+/** Writes `data` to `path` in full and syncs it to disk. */
+function writeSynced(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `data` to `target` atomically. */
+export function atomicWriteFile(target: string, data: string | Uint8Array): void {
+  ensureParent(target);
   const tmp = tempPathFor(target);
   const release = removeOnInterrupt(tmp);
   try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeSynced(tmp, data);
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -48,21 +58,11 @@ export function atomicWriteFiles(files: readonly (readonly [string, string | Uin
   const staged: { tmp: string; target: string; release: () => void }[] = [];
   try {
     for (const [target, data] of files) {
-      try {
-        mkdirSync(dirname(target), { recursive: true });
-      } catch (err) {
-        throw fsError(err, target, 'write');
-      }
+      ensureParent(target);
       const tmp = tempPathFor(target);
       staged.push({ tmp, target, release: removeOnInterrupt(tmp) });
       try {
-        const fd = openSync(tmp, 'w');
-        try {
-          writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
+        writeSynced(tmp, data);
       } catch (err) {
         throw fsError(err, target, 'write');
       }
