@@ -12,6 +12,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { makeValueInfo } from '../onnx/graph.js';
 import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto.js';
+import { zeroedView } from './feed-buffers.js';
 
 export type LowRankKind = 'v' | 'u';
 
@@ -99,13 +100,7 @@ export class LowRankPacker {
     }
     const width = this.layout.sites * R;
     const size = B * S * H * width;
-    let buf = this.buffers.get(kind);
-    if (!buf || buf.length < size) {
-      buf = this.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
-      this.buffers.set(kind, buf);
-    }
-    const view = buf.subarray(0, size);
-    view.fill(0);
+    const view = zeroedView(this.buffers, kind, size, this.dtype);
     for (const [slot, t] of list) {
       const [b = 1, s = 1] = t.dims;
       const src = t.data as Float32Array | Uint16Array;

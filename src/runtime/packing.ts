@@ -13,6 +13,7 @@ import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { int64Tensor } from '../onnx/attributes.js';
 import { makeValueInfo } from '../onnx/graph.js';
 import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto.js';
+import { zeroedView } from './feed-buffers.js';
 import { LowRankPacker, packLowRankInputs, type LowRankLayout } from './lowrank-packing.js';
 
 type Kind = 'steer' | 'ablate' | 'renorm';
@@ -131,13 +132,7 @@ export class HookPacker {
     }
     const row = k.names.length * k.width;
     const size = B * S * row;
-    let buf = this.buffers.get(kind);
-    if (!buf || buf.length < size) {
-      buf = this.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
-      this.buffers.set(kind, buf);
-    }
-    const view = buf.subarray(0, size);
-    view.fill(0);
+    const view = zeroedView(this.buffers, kind, size, this.dtype);
     for (const [slot, t] of list) {
       const [b = 1, s = 1] = t.dims;
       const src = t.data as Float32Array | Uint16Array;
@@ -151,3 +146,4 @@ export class HookPacker {
     return new ort.Tensor(this.dtype === 'float16' ? 'float16' : 'float32', view as Float32Array, [B, S, row]);
   }
 }
+
