@@ -46,11 +46,16 @@ export async function resolveModelDir(opts: ModelCliOptions): Promise<string> {
   }
 }
 
+/** onnxruntime session options from --threads and --ep, for every model a command opens. */
+export function sessionOptions(opts: Pick<ModelCliOptions, 'threads' | 'ep'>): { intraOpNumThreads?: number; executionProviders?: string[] } {
+  return {
+    ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+    ...(opts.ep ? { executionProviders: opts.ep } : {}),
+  };
+}
+
 export async function loadModel(opts: ModelCliOptions): Promise<HookedModel> {
   if (opts.threads !== undefined && opts.threads < 1) throw new UsageError('--threads must be ≥ 1');
   const dir = await resolveModelDir(opts);
-  return HookedModel.load(dir, {
-    ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
-    ...(opts.ep ? { executionProviders: opts.ep } : {}),
-  });
+  return HookedModel.load(dir, sessionOptions(opts));
 }

@@ -25,7 +25,7 @@ import { parseUtility } from '../../utilities/parse.js';
 import { utilityUsages } from '../../utilities/registry.js';
 import { SteeringVector } from '../../vectors/vector.js';
 import { printJson } from '../common.js';
-import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { addModelOptions, loadModel, sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';
 import { listOption, numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 
 interface AbCliOptions extends ModelCliOptions {
@@ -149,7 +149,7 @@ export function registerAb(program: Command): void {
         for (const a of arms) {
           const dir = await hookedModelDir(a.dir);
           checkSameVocabularyDirs(model.dir, dir, ['reference model', `policy arm ${a.name}`]);
-          policies.push({ name: a.name, model: await HookedModel.load(dir, opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}) });
+          policies.push({ name: a.name, model: await HookedModel.load(dir, sessionOptions(opts)) });
         }
         const ctx = { model, loadVector: vectorProbeLoader(model) };
         const proxy = await parseReward(opts.reward as string, ctx);

@@ -9,6 +9,7 @@ import { CRITERIA, isCriterionName, type CriterionName } from '../../prefs/stren
 import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
 import { HookedModel } from '../../runtime/model.js';
 import { parseFloatOption } from '../common.js';
+import { sessionOptions, type ModelCliOptions } from '../model-option.js';
 
 export interface CriterionCliOptions {
   criterion?: string;
@@ -49,8 +50,8 @@ export function checkCriterionOptions(opts: CriterionCliOptions): { name: Criter
 }
 
 /** Opens the reference models (checkpoints build once into the cache). */
-export async function loadReferences(dirs: readonly string[], threads?: number): Promise<HookedModel[]> {
+export async function loadReferences(dirs: readonly string[], opts: ModelCliOptions): Promise<HookedModel[]> {
   const out: HookedModel[] = [];
-  for (const d of dirs) out.push(await HookedModel.load(await hookedModelDir(d), threads !== undefined ? { intraOpNumThreads: threads } : {}));
+  for (const d of dirs) out.push(await HookedModel.load(await hookedModelDir(d), sessionOptions(opts)));
   return out;
 }

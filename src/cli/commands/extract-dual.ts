@@ -7,7 +7,7 @@ import { defaultDualSites, extractDualVector } from '../../vectors/dual.js';
 import { loadPairs } from '../../vectors/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { parseListOption, printJson } from '../common.js';
-import { showProgress, type ModelCliOptions } from '../model-option.js';
+import { sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';
 import { summarizeVector } from './vector-summary.js';
 
 export interface DualCliOptions extends ModelCliOptions {
@@ -31,10 +31,7 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
   const read = parseReadPosition(opts.read ?? 'response:64');
   if (read.kind !== 'response') throw new UsageError(`--method rahf-dual reads response tokens (--read response[:K]), got --read ${opts.read ?? ''}`);
   const dataset = loadPairs(pairsFile);
-  const session = {
-    ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
-    ...(opts.ep ? { executionProviders: opts.ep } : {}),
-  };
+  const session = sessionOptions(opts);
   const open = async (dir: string) => HookedModel.load(await hookedModelDir(dir), session);
   const opened: HookedModel[] = [];
   try {

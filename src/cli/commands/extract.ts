@@ -73,7 +73,7 @@ export function registerExtract(program: Command): void {
       const sites = opts.sites === 'auto' ? 'auto' as const : parseListText('--sites', opts.sites, { unique: true });
       const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
       const model = await loadModel(opts);
-      const references = criterion ? await loadReferences(opts.reference ?? [], opts.threads) : [];
+      const references = criterion ? await loadReferences(opts.reference ?? [], opts) : [];
       try {
         const result = await extractVector(model, dataset, {
           ...(criterion ? { criterion: { ...criterion, references } } : {}),

@@ -14,7 +14,7 @@ import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
 import { defaultModelDir } from '../../runtime/default-model.js';
 import { loadPairs } from '../../vectors/pairs.js';
 import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
-import { showProgress } from '../model-option.js';
+import { sessionOptions, showProgress } from '../model-option.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
 
 interface PrefsCliOptions extends SteeringCliOptions {
@@ -58,10 +58,7 @@ export class ModelSet {
   async get(resolved: string): Promise<HookedModel> {
     let m = this.open.get(resolved);
     if (!m) {
-      m = HookedModel.load(resolved, {
-        ...(this.options.threads !== undefined ? { intraOpNumThreads: this.options.threads } : {}),
-        ...(this.options.ep ? { executionProviders: this.options.ep } : {}),
-      });
+      m = HookedModel.load(resolved, sessionOptions(this.options));
       this.open.set(resolved, m);
     }
     return m;

@@ -45,7 +45,7 @@ export function registerSweep(program: Command): void {
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
       const model = await loadModel(opts);
-      const references = criterion ? await loadReferences(opts.reference ?? [], opts.threads) : [];
+      const references = criterion ? await loadReferences(opts.reference ?? [], opts) : [];
       try {
         const report = await sweep(model, dataset, {
           method: opts.method, folds: opts.folds,
