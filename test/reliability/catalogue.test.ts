@@ -176,6 +176,14 @@ const CLI: CliCase[] = [
   ['a pairs line that is not JSON', () => ['extract', '--model', modelDir, '--pairs', W('badline.jsonl'), '-o', W('v.json')], 1, /badline\.jsonl:2: not valid JSON/],
   ['a pair without chosen', () => ['extract', '--model', modelDir, '--pairs', W('nochosen.jsonl'), '-o', W('v.json')], 1, /missing "chosen"/],
   ['an empty prompts file', ab(), 1, /no prompts/],
+  // Newer commands: preference criteria, interop, serving.
+  ['a DPO β of zero', () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, '--beta', '0'], 2, /--beta must be > 0, got 0/],
+  ['an MRPO ε outside (0, 1)', () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, '--epsilon', '1'], 2, /--epsilon must lie in \(0, 1\), got 1/],
+  ['a control vector at block 0', () => ['export', VECTOR, '--format', 'gguf', '-o', W('joy.gguf')], 1, /llama\.cpp rejects direction\.0/],
+  ['an export format other than gguf', () => ['export', VECTOR, '--format', 'onnx', '-o', W('joy.gguf')], 2, /--format must be gguf, got "onnx"/],
+  ['an unknown bake operator', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=2`, '--operator', 'bogus', '-o', W('baked')], 2, /--operator must be add, ablate or ablate-add, got "bogus"/],
+  ['a port out of range', () => ['serve', '--model', modelDir, '--port', '70000'], 2, /--port must be in \[0, 65535\]/],
+  ['a zero batch for the server', () => ['serve', '--model', modelDir, '--max-batch', '0'], 2, /--max-batch must be ≥ 1/],
 ];
 
 describe('bad-input catalogue: CLI', () => {
