@@ -6,16 +6,14 @@
  * The output is assembled in a temp directory beside `outDir` and renamed
  * into place at the end, so a failed build leaves nothing behind.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
-import { FileSystemError, InvalidArgumentError, OutputExistsError } from '../errors.js';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 import { writeModel } from '../onnx/io.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
 import { addLowRankSites } from '../hooks/lowrank.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
-import { removeOnInterrupt } from '../files/interrupt.js';
-import { withFs } from '../validate/paths.js';
+import { writeDirectoryAtomicallySync } from '../files/directory.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
 import { RandomWeights, SafetensorsCheckpoint, resolveSource, type WeightSource } from './checkpoint.js';
@@ -98,11 +96,10 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
   checkSource(cfg, adapter, src, names, plan);
 
   const out = resolve(outDir);
-  guardOutputDir(out, resolved.dir, options.force === true);
-  const tmp = join(dirname(out), `.${basename(out)}.build-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  withFs(out, 'create', () => { mkdirSync(dirname(out), { recursive: true }); mkdirSync(tmp); });
-  const release = removeOnInterrupt(tmp);
-  try {
+  if (out === resolved.dir || resolved.dir.startsWith(out + sep)) {
+    throw new InvalidArgumentError(`output directory ${out} would overwrite the checkpoint in ${resolved.dir}`);
+  }
+  return writeDirectoryAtomicallySync(out, { force: options.force === true, replaceEmpty: true }, (tmp) => {
     const writer = new WeightWriter(join(tmp, '.weights.staging'));
     let graph;
     try {
@@ -152,25 +149,8 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
       library: { name: LIBRARY_NAME, version: LIBRARY_VERSION },
     };
     writeManifest(tmp, manifest);
-    withFs(out, 'write', () => moveIntoPlace(tmp, out));
     return manifest;
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  } finally {
-    release();
-  }
-}
-
-/** Refuses a non-empty output without force, and outputs that would delete the source. */
-function guardOutputDir(out: string, sourceDir: string, force: boolean): void {
-  if (out === sourceDir || sourceDir.startsWith(out + sep)) {
-    throw new InvalidArgumentError(`output directory ${out} would overwrite the checkpoint in ${sourceDir}`);
-  }
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new FileSystemError(`cannot write output directory ${out}: it is a file, not a directory`, 'ENOTDIR', out);
-  const nonEmpty = readdirSync(out).length > 0;
-  if (nonEmpty && !force) throw new OutputExistsError(out);
+  });
 }
 
 function copyTokenizerFiles(dir: string, configPath: string, to: string): string[] {
@@ -182,18 +162,4 @@ function copyTokenizerFiles(dir: string, configPath: string, to: string): string
     copied.push(name);
   }
   return copied;
-}
-
-/** Renames the finished temp directory to `out`, replacing what was there. */
-function moveIntoPlace(tmp: string, out: string): void {
-  if (!existsSync(out)) { renameSync(tmp, out); return; }
-  const old = `${tmp}.old`;
-  renameSync(out, old);
-  try {
-    renameSync(tmp, out);
-  } catch (err) {
-    renameSync(old, out);
-    throw err;
-  }
-  rmSync(old, { recursive: true, force: true });
 }

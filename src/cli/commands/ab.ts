@@ -13,7 +13,7 @@ import { AB_BETA_GRID, runAB, type PolicyArm, type ProgressEvent } from '../../a
 import { checkSameVocabularyDirs } from '../../prefs/compat.js';
 import { hookedModelDir } from '../../model/checkpoint-cache.js';
 import { HookedModel } from '../../model/hooked-model.js';
-import { readPrompts } from '../../ab/prompts.js';
+import { readPrompts } from '../../pairs/prompts.js';
 import { compactArmsTable, tableToMarkdown } from '../../ab/report/tables.js';
 import { writeReport } from '../../ab/report/write.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';
