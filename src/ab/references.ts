@@ -57,10 +57,10 @@ export interface ReferenceKlReport {
 export function checkReferences(model: HookedModel, references: readonly ReferenceModel[], epsilon: number | undefined): void {
   if (epsilon !== undefined && !(Number.isFinite(epsilon) && epsilon > 0 && epsilon < 1)) throw new InvalidArgumentError(`ε must lie in (0, 1), got ${epsilon}`);
   if (epsilon !== undefined && references.length < 2) throw new InvalidArgumentError('ε is MRPO\'s clipping of several references: give at least two references');
-  for (const r of references) checkSameVocabulary(model, r.model, ['model', `reference ${r.name}`]);
-  for (let k = 1; k < references.length; k++) {
-    checkSameVocabulary((references[0] as ReferenceModel).model, (references[k] as ReferenceModel).model, [`reference ${references[0]?.name}`, `reference ${references[k]?.name}`]);
-  }
+  const [anchor, ...others] = references;
+  if (!anchor) return;
+  checkSameVocabulary(model, anchor.model, ['model', `reference ${anchor.name}`]);
+  for (const r of others) checkSameVocabulary(anchor.model, r.model, [`reference ${anchor.name}`, `reference ${r.name}`]);
 }
 
 /**

@@ -159,9 +159,11 @@ export function registerAb(program: Command): void {
           checkSameVocabularyDirs(model.dir, dir, ['reference model', `policy arm ${a.name}`]);
           policies.push({ name: a.name, model: await HookedModel.load(dir, sessionOptions(opts)) });
         }
-        for (const arg of opts.reference ?? []) {
+        for (const [k, arg] of (opts.reference ?? []).entries()) {
           const dir = await hookedModelDir(arg);
-          checkSameVocabularyDirs(model.dir, dir, ['model', `reference ${arg}`]);
+          const anchor = references[0];
+          if (k === 0 || !anchor) checkSameVocabularyDirs(model.dir, dir, ['model', `reference ${arg}`]);
+          else checkSameVocabularyDirs(anchor.model.dir, dir, [`reference ${opts.reference?.[0]}`, `reference ${arg}`]);
           const same = dir === model.dir ? model : opened.find((m) => m.dir === dir);
           const ref = same ?? await HookedModel.load(dir, sessionOptions(opts));
           if (!same) opened.push(ref);
