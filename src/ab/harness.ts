@@ -16,7 +16,7 @@ import { DEFAULT_CRITERION_PARAMS } from '../prefs/criteria.js';
 import type { Reward } from '../rewards/types.js';
 import { DEFAULT_BETA_GRID } from '../selection/calibrate.js';
 import { selectorSpec } from '../selection/registry.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import { DEFAULT_AB_SELECTORS, defineArms, pickFor, policyPoolKey, policySamplePoolKey, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
