@@ -20,8 +20,8 @@ import { readPrompts } from '../../src/ab/prompts.js';
 import { scoreUnderReferences, type ReferenceModel } from '../../src/ab/references.js';
 import { mrpoPoolReference } from '../../src/prefs/pool-reference.js';
 import { parseReward } from '../../src/rewards/parse.js';
-import { hookedModelDir } from '../../src/runtime/checkpoint-cache.js';
-import { HookedModel } from '../../src/runtime/model.js';
+import { hookedModelDir } from '../../src/model/checkpoint-cache.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
 import { meanCI } from '../../src/selection/stats.js';
 import { arg, MODELS } from './common.js';
 

@@ -30,7 +30,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { checkSameVocabulary } from '../prefs/compat.js';
 import { mrpoPoolReference } from '../prefs/pool-reference.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { SelectionInput } from '../selection/selectors.js';
 import { isValid, type Candidate, type Pool } from './pool.js';
 
