@@ -137,6 +137,8 @@ const CLI: CliCase[] = [
   ['a zero N', ab('--n', '4,0'), 2, /--n entries must be an integer in \[1, 4096\], got "0"/],
   ['a repeated N', ab('--n', '4,4'), 2, /--n lists 4 twice/],
   ['negative beta grid', ab('--beta', '-1'), 2, /--beta entries must be a number ≥ 0/],
+  ['an MRPO ε of 1 for the references', ab('--reference', 'a', '--reference', 'b', '--epsilon', '1'), 2, /--epsilon must be a number in \(0, 1\), got "1"/],
+  ['an MRPO ε with one reference', ab('--reference', 'a', '--epsilon', '0.2'), 2, /--epsilon is MRPO's clipping of several references/],
   ['gold equal to proxy', () => ['ab', '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'afinn', '--beta', '1', '-o', W('ab-out')], 2, /--gold must differ from --reward/],
   ['bon with zero candidates', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--n', '0'], 2, /--n must be an integer in \[1, 4096\]/],
   ['bon with negative beta', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--beta', '-1'], 2, /--beta must be a number ≥ 0/],
