@@ -83,6 +83,8 @@ beforeAll(async () => {
   writeFileSync(W('badformat/hooks.json'), '{"format": "x"}');
   copyFileSync(PAIRS, W('pairs.jsonl'));
   writeFileSync(W('prompts-empty.jsonl'), '');
+  mkdirSync(W('study-existing'));
+  writeFileSync(join(W('study-existing'), 'results.json'), '{}');
 }, 300_000);
 
 afterAll(async () => {
@@ -94,6 +96,8 @@ type CliCase = [label: string, args: () => string[], code: 1 | 2, message: RegEx
 
 const gen = (...rest: string[]) => () => ['generate', '--model', modelDir, '--prompt', 'Once', '--max-new-tokens', '2', ...rest];
 const ab = (...rest: string[]) => () => ['ab', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'vader', '--beta', '1', '-o', W('ab-out'), ...rest];
+
+const study = (...rest: string[]) => () => ['study', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '-o', W('study-out'), ...rest];
 
 const CLI: CliCase[] = [
   // Numbers parsed strictly, in range: usage errors, exit 2.
@@ -137,6 +141,16 @@ const CLI: CliCase[] = [
   ['a repeated N', ab('--n', '4,4'), 2, /--n lists 4 twice/],
   ['negative beta grid', ab('--beta', '-1'), 2, /--beta entries must be a number ≥ 0/],
   ['gold equal to proxy', () => ['ab', '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'afinn', '--beta', '1', '-o', W('ab-out')], 2, /--gold must differ from --reward/],
+  ['study without a proxy', study(), 2, /give at least one --proxy/],
+  ['study with gold as a proxy', study('--proxy', 'vader'), 2, /--gold and every --proxy must differ/],
+  ['study with two proxies of one label', study('--proxy', 'a=afinn', '--proxy', 'a=length'), 2, /two --proxy entries share a label/],
+  ['study with a bad proxy label', study('--proxy', 'a b=afinn'), 2, /--proxy labels use letters/],
+  ['study strength without a vector', study('--proxy', 'afinn', '--strength', '1'), 2, /--strength needs --vector/],
+  ['study with a zero N_max', study('--proxy', 'afinn', '--n-max', '0'), 2, /--n-max must be an integer in \[1, 4096\]/],
+  ['study with a negative β multiple', study('--proxy', 'afinn', '--beta-grid', '0,-1'), 2, /--beta-grid entries must be a number ≥ 0/],
+  ['study without dev prompts', () => ['study', '--prompts', W('prompts-empty.jsonl'), '--proxy', 'afinn', '-o', W('study-out')], 2, /--dev-prompts <file.jsonl> is required/],
+  ['study over an existing report', () => ['study', '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '--proxy', 'afinn', '-o', W('study-existing')], 1, /output already exists: .*results\.json/],
+  ['study with an empty prompts file', study('--proxy', 'afinn'), 1, /no prompts|empty/i],
   ['bon with zero candidates', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--n', '0'], 2, /--n must be an integer in \[1, 4096\]/],
   ['bon with negative beta', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--beta', '-1'], 2, /--beta must be a number ≥ 0/],
   ['bon with an unknown method', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--method', 'bogus'], 2, /unknown --method "bogus"/],
