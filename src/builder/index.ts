@@ -27,7 +27,7 @@ import { parseQuantization, quantizeWeights, type Quantization } from '../quanti
 
 export type { AttentionKind } from './attention.js';
 export { SUPPORTED_ARCHITECTURES, parseDecoderConfig, type DecoderConfig } from './config.js';
-export { SafetensorsFile, type TensorEntry } from './safetensors.js';
+export { SafetensorsFile, type TensorEntry } from '../files/safetensors.js';
 
 export interface BuildOptions {
   /** Overwrite an existing, non-empty output directory. */

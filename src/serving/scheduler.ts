@@ -13,10 +13,10 @@
  */
 import { InvalidArgumentError, QueueFullError, SchedulerClosedError } from '../errors.js';
 import { DecodeBatch } from '../generation/batch.js';
-import { rowSeed } from '../generation/rng.js';
+import { rowSeed } from '../math/rng.js';
 import { logSoftmaxAt } from '../generation/sampler.js';
 import { selectCacheRows, type KvCache } from '../runtime/cache.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { ModelRunner } from '../runtime/runner.js';
 import { CompiledPlan } from '../steering/compile.js';
 import { BatchFeeds, RowPlan } from './feeds.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registerPatterns } from '../../src/cli/commands/patterns.js';
 import { InvalidArgumentError, UsageError } from '../../src/errors.js';
-import { Rng } from '../../src/generation/rng.js';
+import { Rng } from '../../src/math/rng.js';
 import { assignToCentroids, clusterPoints, silhouette } from '../../src/patterns/cluster.js';
 import { bonVerifier, confidence, patternStats, patternWeighted, poolMass, random, wilson, type PatternCandidate } from '../../src/patterns/stats.js';
 import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../src/errors.js';

@@ -1,10 +1,10 @@
 /** `onnx-steer extract --method rahf-dual`: the difference of two tuned models on the same texts. */
 import { UsageError } from '../../errors.js';
 import type { LowRankFitOptions } from '../../vectors/lowrank-fit.js';
-import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
-import { HookedModel } from '../../runtime/model.js';
+import { hookedModelDir } from '../../model/checkpoint-cache.js';
+import { HookedModel } from '../../model/hooked-model.js';
 import { defaultDualSites, extractDualVector } from '../../vectors/dual.js';
-import { loadPairs } from '../../vectors/pairs.js';
+import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { parseListOption, printJson } from '../common.js';
 import { sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';

@@ -6,7 +6,7 @@ import { RAHF_DUAL } from '../../vectors/dual.js';
 import { runDual } from './extract-dual.js';
 import { summarizeVector } from './vector-summary.js';
 import { methodNames } from '../../vectors/methods.js';
-import { loadPairs } from '../../vectors/pairs.js';
+import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { atomicWriteFile } from '../../files/fs.js';
 import { methodNames } from '../../vectors/methods.js';
-import { loadPairs } from '../../vectors/pairs.js';
+import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep, sweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
