@@ -18,7 +18,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import { capturePool, drawPool, rewardItems, scorePool, utilityPool, type Pool, type SamplingOptions } from '../ab/pool.js';

@@ -16,7 +16,7 @@ import { cpuUsage } from 'node:process';
 import { loadavg } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import type { SamplingOptions } from '../ab/pool.js';

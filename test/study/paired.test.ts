@@ -11,7 +11,7 @@ import { selectFromPool } from '../../src/ab/pool-selection.js';
 import { vectorProbeLoader } from '../../src/ab/vector-probe.js';
 import { parseReward } from '../../src/rewards/parse.js';
 import type { Reward } from '../../src/rewards/types.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { drawLadderPool, poolFor, type LadderPool } from '../../src/study/pools.js';
 import { parseUtility } from '../../src/utilities/parse.js';
 import type { Utility } from '../../src/utilities/types.js';
