@@ -88,6 +88,13 @@ export {
   type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
 } from './ab/index.js';
 
+// The overoptimization study (Best-of-N vs MBR-BoN and KL-BoN over a ladder of proxies)
+export {
+  runStudy, writeStudyReport, studySummary, drawLadderPool, poolFor, calibrateSelector, proxyCurves, proxyVerdict, RELATIVE_BETA_GRID,
+  type StudyOptions, type StudyResult, type LadderRung, type LadderPool, type StudyPoint, type ProxyVerdict, type SelectorCalibration,
+} from './study/index.js';
+export { lengthReward, type LengthUnit } from './rewards/length.js';
+
 // Interop: GGUF containers and llama.cpp control vectors
 export {
   GgufWriter, writeGguf, layoutGguf, readGguf, readGgufTensorBytes, parseGguf, metadataOf, meta as ggufMeta, GgmlType, GGML_TYPES, ggmlDims, f32Bytes,
