@@ -13,7 +13,7 @@ import { writeModel } from '../onnx/io.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
 import { addLowRankSites } from '../hooks/lowrank.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
-import { writeDirectoryAtomicallySync } from '../files/directory.js';
+import { writeDirectoryAtomically, writeDirectoryAtomicallySync, type DirectoryOutputOptions } from '../files/directory.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
 import { RandomWeights, SafetensorsCheckpoint, resolveSource, type WeightSource } from './checkpoint.js';
@@ -64,12 +64,22 @@ export const TOKENIZER_FILES = [
   'vocab.json', 'merges.txt', 'tokenizer.model', 'added_tokens.json', 'chat_template.jinja',
 ] as const;
 
-export function buildModel(source: string, outDir: string, options: BuildOptions = {}): Promise<HooksManifest> {
-  return Promise.resolve().then(() => buildModelSync(source, outDir, options));
+export async function buildModel(source: string, outDir: string, options: BuildOptions = {}): Promise<HooksManifest> {
+  await Promise.resolve();
+  const build = prepareBuild(source, outDir, options);
+  return writeDirectoryAtomically(build.out, build.output, build.write);
 }
 
 /** Synchronous form of {@link buildModel}. */
 export function buildModelSync(source: string, outDir: string, options: BuildOptions = {}): HooksManifest {
+  const build = prepareBuild(source, outDir, options);
+  return writeDirectoryAtomicallySync(build.out, build.output, build.write);
+}
+
+interface PreparedBuild { out: string; output: DirectoryOutputOptions; write: (tmp: string) => HooksManifest }
+
+/** Checks the source and options; `write` writes the whole build into a directory. */
+function prepareBuild(source: string, outDir: string, options: BuildOptions): PreparedBuild {
   const random = options.randomInit;
   if (random && !Number.isInteger(random.seed)) throw new InvalidArgumentError(`random-init seed must be an integer, got ${random.seed}`);
   if (options.attention !== undefined && options.attention !== 'standard' && options.attention !== 'gqa') {
@@ -99,7 +109,7 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
   if (out === resolved.dir || resolved.dir.startsWith(out + sep)) {
     throw new InvalidArgumentError(`output directory ${out} would overwrite the checkpoint in ${resolved.dir}`);
   }
-  return writeDirectoryAtomicallySync(out, { force: options.force === true, replaceEmpty: true }, (tmp) => {
+  const write = (tmp: string): HooksManifest => {
     const writer = new WeightWriter(join(tmp, '.weights.staging'));
     let graph;
     try {
@@ -150,7 +160,8 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
     };
     writeManifest(tmp, manifest);
     return manifest;
-  });
+  };
+  return { out, output: { force: options.force === true, replaceEmpty: true }, write };
 }
 
 function copyTokenizerFiles(dir: string, configPath: string, to: string): string[] {
