@@ -15,7 +15,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
 import { DEFAULT_BETA_GRID } from '../selection/calibrate.js';
 import { selectorSpec } from '../selection/registry.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import { DEFAULT_AB_SELECTORS, defineArms, pickFor, policyPoolKey, policySamplePoolKey, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, OutputExistsError, UnsupportedArchitectureError, UnsupportedDtypeError } from '../../src/errors.js';
 import { exportGgufModel } from '../../src/interop/gguf-model.js';
 import { buildModel } from '../../src/builder/index.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
 import { REFERENCE, TINYSTORIES, tempDir } from '../helpers/paths.js';
 
