@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { selectorSpec } from '../selection/registry.js';
 import type { SelectorName } from '../selection/selectors.js';
 import type { Intervention } from '../steering/plan.js';

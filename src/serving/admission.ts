@@ -5,7 +5,7 @@
  * throws InvalidArgumentError before anything is queued.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { rowSeed } from '../generation/rng.js';
+import { rowSeed } from '../math/rng.js';
 import type { HooksManifest } from '../hooks/manifest.js';
 import { CompiledPlan } from '../steering/compile.js';
 import { RowPlan } from './feeds.js';

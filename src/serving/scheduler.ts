@@ -17,7 +17,7 @@
  */
 import { InvalidArgumentError, QueueFullError, SchedulerClosedError } from '../errors.js';
 import { DecodeBatch } from '../generation/batch.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { ModelRunner } from '../runtime/runner.js';
 import { prepareJob, type AdmissionLimits } from './admission.js';
 import type { GenerationRequest, JobEvent, JobResult } from './job.js';
