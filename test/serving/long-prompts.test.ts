@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/builder/index.js';
 import { DecodeBatch, sgemmKStride } from '../../src/generation/batch.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { ModelRunner } from '../../src/runtime/runner.js';
 import type { GenerationRequest, JobResult } from '../../src/serving/job.js';
 import { Scheduler } from '../../src/serving/scheduler.js';
