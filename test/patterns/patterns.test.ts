@@ -133,7 +133,7 @@ describe('onnx-steer patterns: bad input', () => {
     const prompts = join(work.path, 'p.jsonl');
     writeFileSync(prompts, '{"prompt": "Tom had a ball. "}\n{"prompt": "Mia had a cat. "}\n');
     const out = join(work.path, 'report');
-    await expect(cli('patterns', '--prompts', prompts, '--n', '4', '--clusters', '5', '--verifier', 'quoted-speech', '-o', out)).rejects.toThrow(/N < clusters/);
+    await expect(cli('patterns', '--prompts', prompts, '--n', '4', '--clusters', '5', '--verifier', 'quoted-speech', '-o', out)).rejects.toThrow(/--clusters 5 is more than the 4 pooled training candidates \(1 training prompts × --n 4\)/);
     await expect(cli('patterns', '--prompts', prompts, '--clusters', 'many', '--verifier', 'quoted-speech', '-o', out)).rejects.toThrow(UsageError);
     await expect(cli('patterns', '--prompts', prompts, '-o', out)).rejects.toThrow(/--verifier/);
     expect(existsSync(out)).toBe(false);
