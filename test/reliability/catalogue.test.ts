@@ -14,7 +14,7 @@ import type { HookedModel } from '../../src/model/hooked-model.js';
 import { parsePairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
-import { REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
+import { FIXTURES, REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
 
 const VECTOR = join(REPO, 'vectors', 'tinystories-656k', 'joy.json');
 const PAIRS = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
@@ -141,6 +141,8 @@ const CLI: CliCase[] = [
   ['a zero N', ab('--n', '4,0'), 2, /--n entries must be an integer in \[1, 4096\], got "0"/],
   ['a repeated N', ab('--n', '4,4'), 2, /--n lists 4 twice/],
   ['negative beta grid', ab('--beta', '-1'), 2, /--beta entries must be a number ≥ 0/],
+  ['an MRPO ε of 1 for the references', ab('--reference', 'a', '--reference', 'b', '--epsilon', '1'), 2, /--epsilon must be a number in \(0, 1\), got "1"/],
+  ['an MRPO ε with one reference', ab('--reference', 'a', '--epsilon', '0.2'), 2, /--epsilon is MRPO's clipping of several references/],
   ['gold equal to proxy', () => ['ab', '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'afinn', '--beta', '1', '-o', W('ab-out')], 2, /--gold must differ from --reward/],
   ['study without a proxy', study(), 2, /give at least one --proxy/],
   ['study with gold as a proxy', study('--proxy', 'vader'), 2, /--gold and every --proxy must differ/],
@@ -160,6 +162,8 @@ const CLI: CliCase[] = [
   ['extract without output', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl')], 2, /--output <file> is required/],
   ['extract with a bad read position', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('v.json'), '--read', 'bogus'], 2, /unknown read position "bogus"/],
   ['build with an unknown attention', () => ['build', TINYSTORIES, '-o', W('built'), '--attention', 'bogus'], 2, /--attention must be "standard" or "gqa"/],
+  ['build with an unknown quantization', () => ['build', TINYSTORIES, '-o', W('built'), '--quantize', 'int3'], 2, /--quantize must be "int8" or "int4", got "int3"/],
+  ['instrument with an unknown quantization', () => ['instrument', join(FIXTURES, 'torch-legacy-tinystories-656k'), '-o', W('inst'), '--quantize', 'fp8'], 2, /--quantize must be "int8" or "int4", got "fp8"/],
   // Paths: typed one-line runtime errors, exit 1.
   ['missing model directory', () => ['generate', '--model', W('missing'), '--prompt', 'x'], 1, /not found/],
   ['model directory is a file', () => ['generate', '--model', W('afile'), '--prompt', 'x'], 1, /hooks\.json|not a directory/],
@@ -172,6 +176,8 @@ const CLI: CliCase[] = [
   ['build output is a file', () => ['build', TINYSTORIES, '-o', W('afile'), '--force'], 1, /it is a file, not a directory/],
   ['build from a missing checkpoint', () => ['build', W('no-checkpoint'), '-o', W('built')], 1, /not found/],
   ['instrument a non-ONNX file', () => ['instrument', W('afile'), '-o', W('inst')], 1, /not a valid ONNX model|\.onnx/],
+  ['instrument --quantize of an fp16 export', () => ['instrument', join(FIXTURES, 'ortgenai-mb-tiny-llama-fp16'), '-o', W('inst16'), '--quantize', 'int8'], 1, /--quantize needs an fp32 export, this one is float16/],
+  ['instrument --quantize of a quantized export', () => ['instrument', join(FIXTURES, 'ortq-mb-tiny-llama-gqa-int4'), '-o', W('instq'), '--quantize', 'int4'], 1, /--quantize found no fp32 MatMul\/Gemm weight/],
   // Model directories.
   ['manifest and graph disagree', () => ['generate', '--model', W('tampered'), '--prompt', 'x', '--vector', VECTOR, '--strength', '2'], 1, /hooks\.json names the steer input .* which the graph does not have/],
   ['inspect: manifest and graph disagree', () => ['inspect', W('tampered')], 1, /the manifest and the graph disagree/],
