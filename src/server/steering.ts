@@ -30,7 +30,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function window(v: unknown, param: string): [number, number | undefined] {
-  if (!Array.isArray(v) || v.length < 1 || v.length > 2 || !v.every((x) => x === null || Number.isInteger(x))) {
+  // [start] or [start, end]; only the end may be null (open).
+  if (!Array.isArray(v) || v.length < 1 || v.length > 2 || !Number.isSafeInteger(v[0]) || !(v[1] === undefined || v[1] === null || Number.isSafeInteger(v[1]))) {
     throw badRequest(`${param} must be [start, end) with integer bounds`, param);
   }
   return [v[0] as number, (v[1] ?? undefined) as number | undefined];

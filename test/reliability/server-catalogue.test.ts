@@ -145,6 +145,8 @@ const ROWS: Row[] = [
   { label: 'prompt: "some"', body: steer({ apply: { prompt: 'some' } }), status: 400, message: /apply\.prompt must be "all"/, param: 'steering.vectors[0].apply.prompt' },
   { label: 'a fractional window', body: steer({ apply: { prompt_window: [0.5, 2] } }), status: 400, message: /prompt_window must be \[start, end\) with integer bounds/, param: 'steering.vectors[0].apply.prompt_window' },
   { label: 'a three-number window', body: steer({ apply: { prompt_window: [0, 1, 2] } }), status: 400, message: /prompt_window must be \[start, end\) with integer bounds/, param: 'steering.vectors[0].apply.prompt_window' },
+  { label: 'a window with a null start', body: steer({ apply: { prompt_window: [null, 2] } }), status: 400, message: /prompt_window must be \[start, end\) with integer bounds/, param: 'steering.vectors[0].apply.prompt_window' },
+  { label: 'a window end beyond 2^53', body: steer({ apply: { generation_window: [0, 1e308] } }), status: 400, message: /generation_window must be \[start, end\) with integer bounds/, param: 'steering.vectors[0].apply.generation_window' },
   { label: 'a negative generation window', body: steer({ apply: { generation_window: [-1, 2] } }), status: 400, message: /generation_window bounds must be ≥ 0/, param: 'steering.vectors[0].apply.generation_window' },
   { label: 'a window selecting nothing', body: steer({ apply: { generation_window: [3, 1] } }), status: 400, message: /steering\.vectors\[0\]\.apply selects no positions/, param: 'steering.vectors[0].apply' },
   { label: 'prompt positions as a number', body: steer({ apply: { prompt_positions: 1 } }), status: 400, message: /prompt_positions must be an array/, param: 'steering.vectors[0].apply.prompt_positions' },
