@@ -17,7 +17,9 @@ import { manifestPath } from '../src/hooks/manifest.js';
 import type { Quantization } from '../src/quantize/weights.js';
 import { HookedModel } from '../src/model/hooked-model.js';
 import { ModelRunner } from '../src/runtime/runner.js';
-import { evaluateSteering, loadPrompts } from '../src/vectors/evaluate.js';
+import { perplexityOf } from '../src/math/stats.js';
+import { evaluateSteering } from '../src/vectors/evaluate.js';
+import { loadPrompts } from '../src/pairs/prompts.js';
 import { judgeByName } from '../src/vectors/judges.js';
 import { HELDOUT_PROMPTS, shippedDir } from '../src/vectors/shipped.js';
 import { SteeringVector } from '../src/vectors/vector.js';
@@ -67,7 +69,7 @@ async function perplexity(model: HookedModel, pairs: { prompt: string; chosen: s
     lp += s.logprob;
     n += s.tokenLogprobs.length;
   }
-  return Math.exp(-lp / n);
+  return perplexityOf(lp, n);
 }
 
 export async function quantizedQuality(fp32Dir: string, quantDir: string, scheme: Quantization, opts: { texts: number; prompts: number; samples: number; joy: boolean }): Promise<QuantizedQuality> {

@@ -122,8 +122,8 @@ export class InvalidDataError extends SteeringError {
 /** A prompts file with no prompt in it. */
 export class EmptyPromptsError extends SteeringError {
   readonly path: string;
-  constructor(path: string) {
-    super('INVALID_DATA', `${path}: no prompts (the file is empty); expected one {"prompt": "..."} object per line`);
+  constructor(path: string, expected = 'one {"prompt": "..."} object per line') {
+    super('INVALID_DATA', `${path}: no prompts (the file is empty); expected ${expected}`);
     this.path = path;
   }
 }

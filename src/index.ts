@@ -56,7 +56,8 @@ export { effectCurve, fluentRange, type EffectPoint } from './vectors/effect.js'
 export { sweep, recommend, formatSweep, DEFAULT_FRACTIONS, type SweepOptions, type SweepReport, type SiteSweep } from './vectors/sweep.js';
 export { extractVector, type ExtractOptions, type ExtractResult } from './vectors/extract.js';
 export { extractDualVector, readDual, dualDirection, assertDualCompatible, defaultDualSites, RAHF_DUAL, type DualModels, type DualSamples, type DualExtractOptions, type DualExtractResult } from './vectors/dual.js';
-export { evaluateSteering, formatEvaluation, loadPrompts, type EvaluateOptions, type EvaluationReport, type EvaluationPoint } from './vectors/evaluate.js';
+export { loadPrompts, readPrompts as readABPrompts, parsePrompts as parseABPrompts, type PromptFormat } from './pairs/prompts.js';
+export { evaluateSteering, formatEvaluation, type EvaluateOptions, type EvaluationReport, type EvaluationPoint } from './vectors/evaluate.js';
 export { vaderJudge, afinnJudge, dialogueJudge, judgeByName, type Judge } from './vectors/judges.js';
 export { SHIPPED, shippedDir, type ShippedRecipe } from './vectors/shipped.js';
 
@@ -81,7 +82,7 @@ export { addLowRankSites, lowRankNames } from './hooks/lowrank.js';
 
 // A/B harness and single-prompt Best-of-N
 export {
-  runAB, runBestOfN, runCompactAB, formatCompact, readPrompts as readABPrompts, parsePrompts as parseABPrompts,
+  runAB, runBestOfN, runCompactAB, formatCompact,
   writeReport as writeABReport, resultsDocument as abResultsDocument, selectFromPool, selectionKlPlugin, calibrateOnPools, overoptimization,
   vectorProbeLoader, COMPACT_PROMPTS, COMPACT_DEFAULT_BETA,
   type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,

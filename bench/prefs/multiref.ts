@@ -16,7 +16,7 @@
 import { pickFor, type ArmSpec } from '../../src/ab/arms.js';
 import { evaluateArm } from '../../src/ab/metrics.js';
 import { annotatePool, drawPool, type Pool } from '../../src/ab/pool.js';
-import { readPrompts } from '../../src/ab/prompts.js';
+import { readPrompts } from '../../src/pairs/prompts.js';
 import { scoreUnderReferences, type ReferenceModel } from '../../src/ab/references.js';
 import { mrpoPoolReference } from '../../src/prefs/pool-reference.js';
 import { parseReward } from '../../src/rewards/parse.js';

@@ -2,7 +2,6 @@
 export { runAB, validateABOptions, type ABOptions, type ABResult, type ArmSelection, type ProgressEvent, type Steerer } from './harness.js';
 export { runBestOfN, type BestOfNOptions, type BestOfNResult, type BestOfNCandidate } from './bon.js';
 export { runCompactAB, formatCompact, COMPACT_PROMPTS, COMPACT_DEFAULT_BETA, type CompactAB, type CompactOptions, type CompactRow } from './compact.js';
-export { readPrompts, parsePrompts } from './prompts.js';
 export { drawPool, annotatePool, type Pool, type Candidate, type SamplingOptions, type PoolTiming } from './pool.js';
 export { selectFromPool, selectSubset, subMatrix, type PoolSelection, type SelectOptions } from './pool-selection.js';
 export { selectionKlPlugin, selectionDistribution, pluginKl, klBound, type SelectionDistribution } from './kl.js';

@@ -15,6 +15,7 @@
  * Scoring done only to evaluate (KL, perplexity) is not counted.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { mean } from '../math/stats.js';
 import { selectorSpec } from '../selection/registry.js';
 import { distinctN, klMonteCarlo, meanCI, perplexity, winRate, type Interval, type WinRate } from '../selection/stats.js';
 import type { ArmSpec } from './arms.js';
@@ -79,8 +80,8 @@ function intervalOf(values: (number | null)[], seed: number, resamples?: number)
   return v.length === 0 ? null : meanCI(v, { seed, ...(resamples !== undefined ? { resamples } : {}) });
 }
 
-function mean(values: readonly number[]): number | null {
-  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+function meanOrNull(values: readonly number[]): number | null {
+  return values.length === 0 ? null : mean(values);
 }
 
 export function armCost(arm: ArmSpec, pools: readonly Pool[], picks: readonly PoolSelection[], utilityCaptures: boolean): ArmCost {
@@ -147,10 +148,10 @@ function armKlToRef(p: ArmPicks, o: EvaluateOptions): { report: KlReport; distri
       if (r !== null) ratios.push(r);
     }
   });
-  const sel = mean(plugin);
+  const sel = meanOrNull(plugin);
   const bound = klBound(arm.method, arm.n, arm.kind === 'steer+mbr-bon');
   if (arm.kind === 'steer+mbr-bon') {
-    const steer = mean(ratios);
+    const steer = meanOrNull(ratios);
     return {
       report: {
         estimate: sel === null || steer === null ? null : sel + steer, bound: null,

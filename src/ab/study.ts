@@ -10,6 +10,7 @@
  *   MBR-BoN, and follow the gold reward of the picks as N grows.
  */
 import { calibrateBeta, DEFAULT_BETA_GRID, type CalibrationPrompt } from '../selection/calibrate.js';
+import { mean } from '../math/stats.js';
 import { meanCI, type Interval } from '../selection/stats.js';
 import { isValid, type Pool } from './pool.js';
 import { selectFromPool, subMatrix, type PoolSelection } from './pool-selection.js';
@@ -107,8 +108,8 @@ export function curvesFor(betas: readonly number[]): Curve[] {
 
 function pearson(x: readonly number[], y: readonly number[]): number {
   const n = x.length;
-  const mx = x.reduce((a, b) => a + b, 0) / n;
-  const my = y.reduce((a, b) => a + b, 0) / n;
+  const mx = mean(x);
+  const my = mean(y);
   let sxy = 0; let sxx = 0; let syy = 0;
   for (let i = 0; i < n; i++) {
     const dx = (x[i] as number) - mx; const dy = (y[i] as number) - my;

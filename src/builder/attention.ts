@@ -30,7 +30,7 @@
 import { DataType } from '../onnx/proto.js';
 import { UnsupportedArchitectureError } from '../errors.js';
 import type { DecoderConfig } from '../families/index.js';
-import type { GraphBuilder } from './ops.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 import { ropeTables } from './rope.js';
 
 export type AttentionKind = 'standard' | 'gqa';

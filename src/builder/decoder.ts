@@ -24,7 +24,7 @@ import type { BlockTensors, DecoderConfig, FamilyAdapter, NormTensors, Tensor } 
 import { AttentionBuilder, type AttentionKind } from './attention.js';
 import type { WeightSource } from './checkpoint.js';
 import type { EmbeddingPlan, ModelNames } from './layout.js';
-import { GraphBuilder } from './ops.js';
+import { GraphBuilder } from '../onnx/graph-builder.js';
 import type { WeightWriter } from './weights.js';
 
 export interface DecoderBuildOptions {
@@ -65,7 +65,7 @@ export function buildDecoder(cfg: DecoderConfig, adapter: FamilyAdapter, src: We
   const first = adapter.blockTensors(cfg, src, names, 0);
   const total = weightCount(cfg, names, plan, first);
   let done = 0;
-  const b = new GraphBuilder(editor, writer, () => options.onProgress?.(++done, total));
+  const b = new GraphBuilder(editor, { weights: (name, dims, data) => writer.float(name, dims, data), onWeight: () => options.onProgress?.(++done, total) });
   const { hiddenSize: H, numKvHeads: nKV, headDim: hd, vocabSize: V, block } = cfg;
 
   editor.addInput(makeValueInfo(IO.inputIds, DataType.INT64, ['batch', 'sequence']));

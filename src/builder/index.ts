@@ -6,16 +6,14 @@
  * The output is assembled in a temp directory beside `outDir` and renamed
  * into place at the end, so a failed build leaves nothing behind.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
-import { FileSystemError, InvalidArgumentError, OutputExistsError } from '../errors.js';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 import { writeModel } from '../onnx/io.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
 import { addLowRankSites } from '../hooks/lowrank.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
-import { beforeCommit, removeOnInterrupt } from '../files/interrupt.js';
-import { withFs } from '../validate/paths.js';
+import { writeDirectoryAtomically, writeDirectoryAtomicallySync, type DirectoryOutputOptions } from '../files/directory.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
 import { RandomWeights, SafetensorsCheckpoint, resolveSource, type WeightSource } from './checkpoint.js';
@@ -68,28 +66,20 @@ export const TOKENIZER_FILES = [
 
 export async function buildModel(source: string, outDir: string, options: BuildOptions = {}): Promise<HooksManifest> {
   await Promise.resolve();
-  const staged = stageBuild(source, outDir, options);
-  try {
-    await beforeCommit(); // a signal received while the files were written ends the process here, output unmade
-  } catch (err) {
-    staged.abort();
-    throw err;
-  }
-  staged.commit();
-  return staged.manifest;
+  const build = prepareBuild(source, outDir, options);
+  return writeDirectoryAtomically(build.out, build.output, build.write);
 }
 
 /** Synchronous form of {@link buildModel}. */
 export function buildModelSync(source: string, outDir: string, options: BuildOptions = {}): HooksManifest {
-  const staged = stageBuild(source, outDir, options);
-  staged.commit();
-  return staged.manifest;
+  const build = prepareBuild(source, outDir, options);
+  return writeDirectoryAtomicallySync(build.out, build.output, build.write);
 }
 
-interface StagedBuild { manifest: HooksManifest; commit(): void; abort(): void }
+interface PreparedBuild { out: string; output: DirectoryOutputOptions; write: (tmp: string) => HooksManifest }
 
-/** Writes the whole build into a temp directory beside `outDir`; `commit()` renames it into place. */
-function stageBuild(source: string, outDir: string, options: BuildOptions): StagedBuild {
+/** Checks the source and options; `write` writes the whole build into a directory. */
+function prepareBuild(source: string, outDir: string, options: BuildOptions): PreparedBuild {
   const random = options.randomInit;
   if (random && !Number.isInteger(random.seed)) throw new InvalidArgumentError(`random-init seed must be an integer, got ${random.seed}`);
   if (options.attention !== undefined && options.attention !== 'standard' && options.attention !== 'gqa') {
@@ -116,11 +106,10 @@ function stageBuild(source: string, outDir: string, options: BuildOptions): Stag
   checkSource(cfg, adapter, src, names, plan);
 
   const out = resolve(outDir);
-  guardOutputDir(out, resolved.dir, options.force === true);
-  const tmp = join(dirname(out), `.${basename(out)}.build-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  withFs(out, 'create', () => { mkdirSync(dirname(out), { recursive: true }); mkdirSync(tmp); });
-  const release = removeOnInterrupt(tmp);
-  try {
+  if (out === resolved.dir || resolved.dir.startsWith(out + sep)) {
+    throw new InvalidArgumentError(`output directory ${out} would overwrite the checkpoint in ${resolved.dir}`);
+  }
+  const write = (tmp: string): HooksManifest => {
     const writer = new WeightWriter(join(tmp, '.weights.staging'));
     let graph;
     try {
@@ -170,36 +159,9 @@ function stageBuild(source: string, outDir: string, options: BuildOptions): Stag
       library: { name: LIBRARY_NAME, version: LIBRARY_VERSION },
     };
     writeManifest(tmp, manifest);
-    const abort = () => { rmSync(tmp, { recursive: true, force: true }); release(); };
-    return {
-      manifest,
-      abort,
-      commit: () => {
-        try {
-          withFs(out, 'write', () => moveIntoPlace(tmp, out));
-        } catch (err) {
-          abort();
-          throw err;
-        }
-        release();
-      },
-    };
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    release();
-    throw err;
-  }
-}
-
-/** Refuses a non-empty output without force, and outputs that would delete the source. */
-function guardOutputDir(out: string, sourceDir: string, force: boolean): void {
-  if (out === sourceDir || sourceDir.startsWith(out + sep)) {
-    throw new InvalidArgumentError(`output directory ${out} would overwrite the checkpoint in ${sourceDir}`);
-  }
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new FileSystemError(`cannot write output directory ${out}: it is a file, not a directory`, 'ENOTDIR', out);
-  const nonEmpty = readdirSync(out).length > 0;
-  if (nonEmpty && !force) throw new OutputExistsError(out);
+    return manifest;
+  };
+  return { out, output: { force: options.force === true, replaceEmpty: true }, write };
 }
 
 function copyTokenizerFiles(dir: string, configPath: string, to: string): string[] {
@@ -211,18 +173,4 @@ function copyTokenizerFiles(dir: string, configPath: string, to: string): string
     copied.push(name);
   }
   return copied;
-}
-
-/** Renames the finished temp directory to `out`, replacing what was there. */
-function moveIntoPlace(tmp: string, out: string): void {
-  if (!existsSync(out)) { renameSync(tmp, out); return; }
-  const old = `${tmp}.old`;
-  renameSync(out, old);
-  try {
-    renameSync(tmp, out);
-  } catch (err) {
-    renameSync(old, out);
-    throw err;
-  }
-  rmSync(old, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 /**
  * A BERT encoder as an ONNX graph (standard opset-17 ops only), built with the
- * project's GraphEditor from a float32 weight source, with sentence-transformers
+ * project's GraphBuilder from a float32 weight source, with sentence-transformers
  * pooling on top:
  *
  *   x = LayerNorm(word[ids] + position[0..L) + tokenType[0])
@@ -13,9 +13,8 @@
  * GELU is the exact erf form. Every sequence uses token type 0 (one segment).
  * Weights are inline initializers: the model is handed to onnxruntime as bytes.
  */
-import { floatTensor } from '../onnx/attributes.js';
-import { ConstantPool } from '../onnx/constants.js';
 import { GraphEditor, makeValueInfo, emptyModel } from '../onnx/graph.js';
+import { GraphBuilder } from '../onnx/graph-builder.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { transposeInto } from '../families/tensors.js';
@@ -29,51 +28,21 @@ export const BERT_IO = {
   embedding: 'sentence_embedding',
 } as const;
 
-/** Small graph-assembly helper: named ops, cached int64/float constants, float weights. */
-class Assembler {
-  readonly editor: GraphEditor;
-  private readonly consts: ConstantPool;
-
-  constructor(editor: GraphEditor) { this.editor = editor; this.consts = new ConstantPool(editor); }
-
-  op(type: string, inputs: string[], hint: string, attrs: Parameters<GraphEditor['op']>[3] = {}): string {
-    return this.editor.op(type, inputs, hint, attrs);
-  }
-
-  i64(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    return this.consts.i64(values, dims);
-  }
-
-  f32(value: number): string {
-    return this.consts.f32(value);
-  }
-
-  weight(name: string, dims: readonly number[], data: Float32Array): string {
-    this.editor.addInitializer(floatTensor(name, dims, data));
-    return name;
-  }
-
-  layerNorm(x: string, scale: string, bias: string, eps: number, hint: string): string {
-    return this.op('LayerNormalization', [x, scale, bias], hint, { axis: -1, epsilon: { float: eps } });
-  }
-
-  /** x·Wᵀ + b for a HF Linear weight W [out, in]. */
-  linear(x: string, src: BertWeightSource, prefix: string, inDim: number, outDim: number, hint: string): string {
-    const w = src.read(`${prefix}.weight`, [outDim, inDim]);
-    const wt = new Float32Array(inDim * outDim);
-    transposeInto(w, outDim, inDim, wt, outDim, 0);
-    const wName = this.weight(`${prefix}.weight_t`, [inDim, outDim], wt);
-    const bName = this.weight(`${prefix}.bias`, [outDim], src.read(`${prefix}.bias`, [outDim]));
-    const y = this.op('MatMul', [x, wName], `${hint}/MatMul`);
-    return this.op('Add', [y, bName], `${hint}/Add`);
-  }
+/** x·Wᵀ + b for a HF Linear weight W [out, in] read from the weight source. */
+function linear(g: GraphBuilder, x: string, src: BertWeightSource, prefix: string, inDim: number, outDim: number, hint: string): string {
+  const w = src.read(`${prefix}.weight`, [outDim, inDim]);
+  const wt = new Float32Array(inDim * outDim);
+  transposeInto(w, outDim, inDim, wt, outDim, 0);
+  const wName = g.weight(`${prefix}.weight_t`, [inDim, outDim], wt);
+  const bName = g.weight(`${prefix}.bias`, [outDim], src.read(`${prefix}.bias`, [outDim]));
+  return g.linear(x, wName, bName, hint);
 }
 
 /** Builds the encoder + pooling graph. */
 export function buildBertGraph(cfg: BertConfig, src: BertWeightSource): ModelProto {
   const model = emptyModel('onnx_steer_bert_encoder', { name: LIBRARY_NAME, version: LIBRARY_VERSION });
   const editor = new GraphEditor(model);
-  const a = new Assembler(editor);
+  const a = new GraphBuilder(editor);
   const { hiddenSize: H, numHeads: nh, headDim: hd, intermediateSize: I, layerNormEps: eps } = cfg;
 
   editor.addInput(makeValueInfo(BERT_IO.inputIds, DataType.INT64, ['batch', 'sequence']));
@@ -110,25 +79,23 @@ export function buildBertGraph(cfg: BertConfig, src: BertWeightSource): ModelPro
     const h = `/encoder/layer.${i}`;
     const heads = (t: string, name: string, perm: number[]): string =>
       a.op('Transpose', [a.op('Reshape', [t, headShape], `${h}/${name}/Reshape`)], `${h}/${name}/Transpose`, { perm });
-    const q = heads(a.linear(x, src, n.q, H, H, `${h}/query`), 'q', [0, 2, 1, 3]);
-    const kT = heads(a.linear(x, src, n.k, H, H, `${h}/key`), 'k', [0, 2, 3, 1]);
-    const v = heads(a.linear(x, src, n.v, H, H, `${h}/value`), 'v', [0, 2, 1, 3]);
+    const q = heads(linear(a, x, src, n.q, H, H, `${h}/query`), 'q', [0, 2, 1, 3]);
+    const kT = heads(linear(a, x, src, n.k, H, H, `${h}/key`), 'k', [0, 2, 3, 1]);
+    const v = heads(linear(a, x, src, n.v, H, H, `${h}/value`), 'v', [0, 2, 1, 3]);
     const scores = a.op('Mul', [a.op('MatMul', [q, kT], `${h}/QK`), scale], `${h}/Scale`);
     const probs = a.op('Softmax', [a.op('Add', [scores, bias4], `${h}/Mask`)], `${h}/Softmax`, { axis: -1 });
     const ctx = a.op('MatMul', [probs, v], `${h}/PV`);
     const merged = a.op('Reshape', [a.op('Transpose', [ctx], `${h}/ctx/Transpose`, { perm: [0, 2, 1, 3] }), mergedShape], `${h}/ctx/Reshape`);
-    const attnOut = a.linear(merged, src, n.o, H, H, `${h}/attention/output`);
+    const attnOut = linear(a, merged, src, n.o, H, H, `${h}/attention/output`);
     x = a.layerNorm(
       a.op('Add', [attnOut, x], `${h}/attention/Residual`),
       a.weight(`${n.attnLn}.weight`, [H], src.read(`${n.attnLn}.weight`, [H])),
       a.weight(`${n.attnLn}.bias`, [H], src.read(`${n.attnLn}.bias`, [H])),
       eps, `${h}/attention/LayerNorm`,
     );
-    const up = a.linear(x, src, n.up, H, I, `${h}/intermediate`);
-    // gelu(u) = 0.5·u·(1 + erf(u/√2))
-    const erf = a.op('Erf', [a.op('Mul', [up, a.f32(Math.SQRT1_2)], `${h}/gelu/Scale`)], `${h}/gelu/Erf`);
-    const gelu = a.op('Mul', [a.op('Mul', [up, a.f32(0.5)], `${h}/gelu/Half`), a.op('Add', [erf, a.f32(1)], `${h}/gelu/OnePlus`)], `${h}/gelu/Mul`);
-    const down = a.linear(gelu, src, n.down, I, H, `${h}/output`);
+    const up = linear(a, x, src, n.up, H, I, `${h}/intermediate`);
+    const gelu = a.gelu(up, false, `${h}/gelu`);
+    const down = linear(a, gelu, src, n.down, I, H, `${h}/output`);
     x = a.layerNorm(
       a.op('Add', [down, x], `${h}/output/Residual`),
       a.weight(`${n.outLn}.weight`, [H], src.read(`${n.outLn}.weight`, [H])),

@@ -5,42 +5,29 @@
  * scale_attn_by_inverse_layer_idx, 1/(layer+1)) folded into the q columns.
  */
 import { UnsupportedArchitectureError } from '../errors.js';
-import { activation, checkHeads, num, posInt } from './fields.js';
-import { norm, tensor } from './tensors.js';
+import { gptConfig, layerNorm, layerNormSpecs, linearSpecs, type GptConfigKeys } from './parallel.js';
+import { tensor } from './tensors.js';
 import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from './types.js';
 
+const KEYS: GptConfigKeys = {
+  hidden: 'n_embd', heads: 'n_head', layers: 'n_layer', inner: 'n_inner', innerDefault: (h) => 4 * h, eps: 'layer_norm_epsilon', positions: 'n_positions', positionsDefault: 1024,
+  activation: 'activation_function', activationDefault: 'gelu_new', activations: ['gelu_new', 'gelu_pytorch_tanh', 'gelu'],
+};
+
 function parse(cfg: Json, path: string): DecoderConfig {
-  const act = activation('GPT2LMHeadModel', 'activation_function', cfg.activation_function ?? 'gelu_new', ['gelu_new', 'gelu_pytorch_tanh', 'gelu']);
   if (cfg.add_cross_attention === true) throw new UnsupportedArchitectureError('GPT2LMHeadModel with cross-attention is not supported');
-  const hiddenSize = posInt(cfg, 'n_embd', path);
-  const numHeads = posInt(cfg, 'n_head', path);
-  const numLayers = posInt(cfg, 'n_layer', path);
-  const headDim = hiddenSize / numHeads;
-  checkHeads(path, headDim, numHeads, numHeads);
   if (cfg.scale_attn_weights === false) throw new UnsupportedArchitectureError('GPT2LMHeadModel with scale_attn_weights=false is not supported');
   const inverse = cfg.scale_attn_by_inverse_layer_idx === true;
-  return {
-    architecture: 'GPT2LMHeadModel',
-    hiddenSize,
-    intermediateSize: posInt(cfg, 'n_inner', path, 4 * hiddenSize),
-    numLayers,
-    numHeads,
-    numKvHeads: numHeads,
-    headDim,
-    normEps: num(cfg, 'layer_norm_epsilon', path, 1e-5),
-    vocabSize: posInt(cfg, 'vocab_size', path),
-    maxPositions: posInt(cfg, 'n_positions', path, 1024),
+  return gptConfig(cfg, path, 'GPT2LMHeadModel', KEYS, (d) => ({
     tieWordEmbeddings: true,
-    slidingWindow: Array.from({ length: numLayers }, () => undefined),
     rope: undefined,
-    queryScale: Array.from({ length: numLayers }, (_, i) => (1 / Math.sqrt(headDim)) * (inverse ? 1 / (i + 1) : 1)),
+    queryScale: Array.from({ length: d.numLayers }, (_, i) => (1 / Math.sqrt(d.headDim)) * (inverse ? 1 / (i + 1) : 1)),
     block: {
-      residual: 'sequential', norm: 'layer', normUnitOffset: false, separateMlpNorm: true, sandwich: false, qkNorm: false, mlp: 'plain', activation: act,
+      residual: 'sequential', norm: 'layer', normUnitOffset: false, separateMlpNorm: true, sandwich: false, qkNorm: false, mlp: 'plain', activation: d.activation,
       embeddingScale: 1, learnedPositions: true, attnSoftcap: undefined, finalSoftcap: undefined, headBias: false,
     },
     bias: { qkv: true, out: true, mlp: true },
-    initializerRange: num(cfg, 'initializer_range', path, 0.02),
-  };
+  }));
 }
 
 function names(_cfg: DecoderConfig, has?: (name: string) => boolean): ModelNames {
@@ -50,23 +37,20 @@ function names(_cfg: DecoderConfig, has?: (name: string) => boolean): ModelNames
   };
 }
 
+/** Conv1D weights are [in, out]; their bias is [out]. */
+const conv1dSpecs = (name: string, inp: number, out: number): TensorSpec[] => linearSpecs(name, [inp, out], out);
+
 function layerSpecs(cfg: DecoderConfig, n: ModelNames, i: number): TensorSpec[] {
   const p = n.layer(i);
   const H = cfg.hiddenSize;
   const I = cfg.intermediateSize;
   return [
-    { name: `${p}.ln_1.weight`, shape: [H], init: 'ones' },
-    { name: `${p}.ln_1.bias`, shape: [H], init: 'zeros' },
-    { name: `${p}.attn.c_attn.weight`, shape: [H, 3 * H], init: 'normal' },
-    { name: `${p}.attn.c_attn.bias`, shape: [3 * H], init: 'zeros' },
-    { name: `${p}.attn.c_proj.weight`, shape: [H, H], init: 'normal' },
-    { name: `${p}.attn.c_proj.bias`, shape: [H], init: 'zeros' },
-    { name: `${p}.ln_2.weight`, shape: [H], init: 'ones' },
-    { name: `${p}.ln_2.bias`, shape: [H], init: 'zeros' },
-    { name: `${p}.mlp.c_fc.weight`, shape: [H, I], init: 'normal' },
-    { name: `${p}.mlp.c_fc.bias`, shape: [I], init: 'zeros' },
-    { name: `${p}.mlp.c_proj.weight`, shape: [I, H], init: 'normal' },
-    { name: `${p}.mlp.c_proj.bias`, shape: [H], init: 'zeros' },
+    ...layerNormSpecs(`${p}.ln_1`, H),
+    ...conv1dSpecs(`${p}.attn.c_attn`, H, 3 * H),
+    ...conv1dSpecs(`${p}.attn.c_proj`, H, H),
+    ...layerNormSpecs(`${p}.ln_2`, H),
+    ...conv1dSpecs(`${p}.mlp.c_fc`, H, I),
+    ...conv1dSpecs(`${p}.mlp.c_proj`, I, H),
   ];
 }
 
@@ -81,12 +65,12 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
   const cAttnBias = src.read(name('attn.c_attn.bias'));
   for (let c = 0; c < H; c++) cAttnBias[c] = (cAttnBias[c] as number) * scale;
   return {
-    attnNorm: norm(src, name('ln_1.weight'), H, { bias: name('ln_1.bias') }),
+    attnNorm: layerNorm(src, name('ln_1'), H),
     qkv: tensor(name('attn.c_attn.weight_qscaled'), [H, 3 * H], cAttn),
     qkvBias: tensor(name('attn.c_attn.bias_qscaled'), [3 * H], cAttnBias),
     out: w('attn.c_proj.weight', [H, H]),
     outBias: w('attn.c_proj.bias', [H]),
-    mlpNorm: norm(src, name('ln_2.weight'), H, { bias: name('ln_2.bias') }),
+    mlpNorm: layerNorm(src, name('ln_2'), H),
     mlpIn: w('mlp.c_fc.weight', [H, I]),
     mlpInBias: w('mlp.c_fc.bias', [I]),
     mlpOut: w('mlp.c_proj.weight', [I, H]),

@@ -4,6 +4,7 @@
  * sampler and reused for every token.
  */
 import type { Rng } from '../math/rng.js';
+import { argmax } from '../math/stats.js';
 
 export interface SamplerOptions {
   /** 0 means greedy. */
@@ -11,16 +12,6 @@ export interface SamplerOptions {
   topK?: number;
   topP?: number;
   minP?: number;
-}
-
-export function argmax(values: Float32Array): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (v > bestValue) { bestValue = v; best = i; }
-  }
-  return best;
 }
 
 /** log-softmax value of entry `index` (numerically stable, no allocation). */

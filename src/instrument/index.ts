@@ -17,7 +17,7 @@ import { guardOutput, sha256Files } from '../files/fs.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { analyzeGraph, type Analysis, type InstrumentReport } from './analyze.js';
 import { companionFiles, locateOnnx } from './locate.js';
-import { writeDirectoryAtomically } from './output.js';
+import { writeDirectoryAtomically } from '../files/directory.js';
 import { analyzeMerged, applyMergedHooks, findMergedDecoder } from './merged.js';
 import { applyHooks } from './rewrite.js';
 import { quantizeWeights, type Quantization } from '../quantize/weights.js';
@@ -144,7 +144,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
   if (positions) manifest.maxPositions = positions;
   if (companions.size > 0) manifest.tokenizer = { files: [...companions.keys()] };
 
-  await writeDirectoryAtomically(outDir, force, async (tmp) => {
+  await writeDirectoryAtomically(outDir, { force }, async (tmp) => {
     writeModel(loaded.model, join(tmp, INSTRUMENTED_MODEL_FILE), { sourceDir: loaded.dir });
     for (const [name, path] of companions) await copyFile(path, join(tmp, basename(name)));
     writeManifest(tmp, manifest);

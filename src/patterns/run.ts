@@ -18,6 +18,7 @@ import type { MiniLMEmbedder } from '../embed/minilm.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward, RewardItem } from '../rewards/types.js';
 import type { HookedModel } from '../model/hooked-model.js';
+import { mean } from '../math/stats.js';
 import { meanCI } from '../selection/stats.js';
 import { SteeringVector, modelIdentity } from '../vectors/vector.js';
 import { assignToCentroids, clusterPoints, type ClusterMethod } from './cluster.js';
@@ -169,7 +170,7 @@ export async function runPatterns(model: HookedModel, options: PatternsOptions):
       const per: number[] = [];
       for (const [q, prompt] of held.entries()) {
         const d = await draw(model, prompt, n, seedOf(2 * q + 1), o, options.verifier, vector.toPlan({ strength: s }));
-        per.push(d.success.reduce((a, b) => a + b, 0) / d.success.length);
+        per.push(mean(d.success));
       }
       const m = ci(per, seed);
       steering.strengths.push({ strength: s, success: m.success, ci: m.ci });

@@ -21,6 +21,7 @@
  * - random: a uniform candidate.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { argmax, mean } from '../math/stats.js';
 
 export interface PatternCandidate {
   /** Pattern of the candidate. */
@@ -101,8 +102,6 @@ export const PATTERN_SELECTOR_NAMES: readonly PatternSelectorName[] = ['patternW
 /** Expected verified success of each selector on one pool, given pattern success rates p (from other prompts) and β. */
 export type PatternSelector = (pool: readonly PatternCandidate[], p: ArrayLike<number>, beta: number) => number;
 
-function mean(xs: readonly number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length; }
-
 export const patternWeighted: PatternSelector = (pool, p, beta) => {
   if (!(beta >= 0) || !Number.isFinite(beta)) throw new InvalidArgumentError(`beta must be a finite number ≥ 0, got ${beta}`);
   const k = p.length;
@@ -124,9 +123,7 @@ export const patternWeighted: PatternSelector = (pool, p, beta) => {
 export const bonVerifier: PatternSelector = (pool) => (pool.some((c) => c.success === 1) ? 1 : 0);
 
 export const confidence: PatternSelector = (pool) => {
-  let best = 0;
-  pool.forEach((c, i) => { if (c.meanLogprob > (pool[best] as PatternCandidate).meanLogprob) best = i; });
-  return (pool[best] as PatternCandidate).success;
+  return (pool[argmax(pool.map((c) => c.meanLogprob))] as PatternCandidate).success;
 };
 
 export const random: PatternSelector = (pool) => mean(pool.map((c) => c.success));

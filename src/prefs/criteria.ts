@@ -27,6 +27,7 @@
  * exp with the maximum taken out).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { mean } from '../math/stats.js';
 
 /** Summed log-probabilities (nats) of a pair's two responses under one model. */
 export interface SideLogprobs {
@@ -73,9 +74,6 @@ export function logSumExp(xs: readonly number[]): number {
   return max + Math.log(s);
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
 
 function checkFinite(values: readonly SideLogprobs[], who: string): void {
   values.forEach((v, i) => {

@@ -23,18 +23,27 @@ import { defineReward, type Reward } from './types.js';
 interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }
 const vader = createRequire(import.meta.url)('vader-sentiment') as Vader;
 
-export function vaderReward(spec = 'vader'): Reward {
-  return defineReward(spec, 'vader', [], (items) => items.map((it) => vader.SentimentIntensityAnalyzer.polarity_scores(it.response).compound));
+const afinn = new Sentiment();
+
+/** VADER's compound valence of a text, in [−1, 1]. */
+export function vaderScore(text: string): number {
+  return vader.SentimentIntensityAnalyzer.polarity_scores(text).compound;
 }
 
 export type AfinnMode = 'comparative' | 'sum';
 
+/** AFINN-165 valence of a text: per token (comparative) or the raw sum. */
+export function afinnScore(text: string, mode: AfinnMode = 'comparative'): number {
+  const r = afinn.analyze(text);
+  return mode === 'sum' ? r.score : r.comparative;
+}
+
+export function vaderReward(spec = 'vader'): Reward {
+  return defineReward(spec, 'vader', [], (items) => items.map((it) => vaderScore(it.response)));
+}
+
 export function afinnReward(mode: AfinnMode = 'comparative', spec = mode === 'comparative' ? 'afinn' : 'afinn:sum'): Reward {
-  const analyzer = new Sentiment();
-  return defineReward(spec, 'afinn', [], (items) => items.map((it) => {
-    const r = analyzer.analyze(it.response);
-    return mode === 'sum' ? r.score : r.comparative;
-  }));
+  return defineReward(spec, 'afinn', [], (items) => items.map((it) => afinnScore(it.response, mode)));
 }
 
 function escapeRegExp(s: string): string {

@@ -12,8 +12,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { int64Tensor } from '../onnx/attributes.js';
 import { makeValueInfo } from '../onnx/graph.js';
-import { DataType, toNumber, type ModelProto, type NodeProto } from '../onnx/proto.js';
-import { zeroedView } from './feed-buffers.js';
+import { DataType, type ModelProto, type NodeProto } from '../onnx/proto.js';
+import { defaultOpset, dropInputs, feedExtent, scatterFeed, zeroFeed, zeroedView } from './feed-buffers.js';
 import { LowRankPacker, packLowRankInputs, type LowRankLayout } from './lowrank-packing.js';
 
 type Kind = 'steer' | 'ablate' | 'renorm';
@@ -26,11 +26,6 @@ export interface PackLayout {
   slots: Map<string, { kind: Kind; slot: number }>;
   /** The low-rank map's inputs, when sites have one (see lowrank-packing.ts). */
   lowRank?: LowRankLayout;
-}
-
-function opset(model: ModelProto): number {
-  const e = model.opsetImport.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
-  return e ? toNumber(e.version) : 0;
 }
 
 /** Rewrites `model` in place: per-site hook inputs become outputs of Split nodes over packed inputs. */
@@ -46,8 +41,7 @@ export function packHookInputs(model: ModelProto, sites: readonly HookSiteInfo[]
     renorm: sites.flatMap((s) => (s.renorm ? [s.renorm] : [])).filter((n) => present.has(n)),
   };
   const hookNames = new Set([...lists.steer, ...lists.ablate, ...lists.renorm]);
-  graph.input = graph.input.filter((v) => !hookNames.has(v.name ?? ''));
-  graph.initializer = graph.initializer.filter((t) => !hookNames.has(t.name ?? ''));
+  dropInputs(graph, hookNames);
   const layout: PackLayout = { kinds: {}, slots: new Map() };
   const splitNodes: NodeProto[] = [];
   for (const kind of ['steer', 'ablate', 'renorm'] as const) {
@@ -58,7 +52,7 @@ export function packHookInputs(model: ModelProto, sites: readonly HookSiteInfo[]
     graph.input.push(makeValueInfo(input, elemType, [`packed_${kind}_batch`, `packed_${kind}_seq`, names.length * width]));
     const sizes = new Array<number>(names.length).fill(width);
     const node: NodeProto = { opType: 'Split', name: `onnx_steer/unpack_${kind}`, input: [input], output: [...names], attribute: [] };
-    if (opset(model) >= 13) {
+    if (defaultOpset(model) >= 13) {
       const splitName = `onnx_steer::split_${kind}`;
       graph.initializer.push(int64Tensor(splitName, [sizes.length], sizes));
       node.input.push(splitName);
@@ -94,7 +88,7 @@ export class HookPacker {
     this.lowRank = layout.lowRank ? new LowRankPacker(layout.lowRank, dtype) : undefined;
     for (const [kind, k] of Object.entries(layout.kinds) as [Kind, PackedKind][]) {
       const n = k.names.length * k.width;
-      this.zeros.set(kind, new ort.Tensor(dtype === 'float16' ? 'float16' : 'float32', dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n), [1, 1, n]));
+      this.zeros.set(kind, zeroFeed(dtype, n, [1, 1, n]));
     }
   }
 
@@ -122,27 +116,14 @@ export class HookPacker {
   }
 
   private packKind(kind: Kind, k: PackedKind, list: [number, ort.Tensor][]): ort.Tensor {
-    let B = 1;
-    let S = 1;
     for (const [, t] of list) {
-      const [b = 1, s = 1, w = 0] = t.dims;
-      if (w !== k.width || t.dims.length !== 3) throw new InvalidArgumentError(`hook feed for ${k.names[0] ?? kind} must be [batch|1, seq|1, ${k.width}], got [${t.dims.join(', ')}]`);
-      if (b !== 1) { if (B !== 1 && B !== b) throw new InvalidArgumentError('hook feeds disagree on the batch size'); B = b; }
-      if (s !== 1) { if (S !== 1 && S !== s) throw new InvalidArgumentError('hook feeds disagree on the number of positions'); S = s; }
+      if (t.dims[2] !== k.width || t.dims.length !== 3) throw new InvalidArgumentError(`hook feed for ${k.names[0] ?? kind} must be [batch|1, seq|1, ${k.width}], got [${t.dims.join(', ')}]`);
     }
+    const { B, S } = feedExtent(list, 'hook feeds');
     const row = k.names.length * k.width;
     const size = B * S * row;
     const view = zeroedView(this.buffers, kind, size, this.dtype);
-    for (const [slot, t] of list) {
-      const [b = 1, s = 1] = t.dims;
-      const src = t.data as Float32Array | Uint16Array;
-      for (let bi = 0; bi < B; bi++) {
-        for (let si = 0; si < S; si++) {
-          const from = ((b === 1 ? 0 : bi) * s + (s === 1 ? 0 : si)) * k.width;
-          view.set(src.subarray(from, from + k.width), (bi * S + si) * row + slot * k.width);
-        }
-      }
-    }
+    for (const [slot, t] of list) scatterFeed(view, t, B, S, 1, k.width, row, slot * k.width);
     return new ort.Tensor(this.dtype === 'float16' ? 'float16' : 'float32', view as Float32Array, [B, S, row]);
   }
 }

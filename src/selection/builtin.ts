@@ -4,11 +4,12 @@
  */
 import { needs, type SelectorSpec } from './spec.js';
 import { bon, klBon, lengthBon, mbr, mbrBon, softKl } from './selectors.js';
+import { bonKlBound } from './stats.js';
 
 export const BUILTIN_SELECTORS: readonly SelectorSpec[] = [
   {
     name: 'bon', description: 'argmax R (Best-of-N)', needs: needs('rewards'), select: bon,
-    klBound: (n) => ({ value: Math.log(n) - (n - 1) / n, formula: 'log N − (N−1)/N' }),
+    klBound: (n) => ({ value: bonKlBound(n), formula: 'log N − (N−1)/N' }),
   },
   { name: 'mbr', description: 'argmax ū, the mean utility (MBR decoding)', needs: needs('utility'), select: mbr },
   { name: 'mbr-bon', description: 'argmax R + β·ū (MBR-BoN, Jinnai et al. 2024)', needs: needs('rewards', 'utility', 'beta'), select: mbrBon },

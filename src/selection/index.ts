@@ -1,6 +1,6 @@
 /** Best-of-N selection, β calibration and the statistics of BoN / A/B runs. */
 export {
-  bon, mbr, mbrBon, klBon, softKl, lengthBon, argmax, meanUtility, softKlProbabilities,
+  bon, mbr, mbrBon, klBon, softKl, lengthBon, meanUtility, softKlProbabilities,
   type Selector, type SelectorName, type SelectionInput, type Selection,
 } from './selectors.js';
 export { registerSelector, selectorSpec, selectorNames, hasSelector, getSelector, selectorKlBound } from './registry.js';

@@ -27,6 +27,7 @@
  * finite; a bad value is reported with its candidate index.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { argmax } from '../math/stats.js';
 import { DEFAULT_CRITERION_PARAMS } from '../prefs/criteria.js';
 import { mrpoPoolReference } from '../prefs/pool-reference.js';
 
@@ -100,13 +101,6 @@ function checkBeta(input: SelectionInput, who: string): number {
   const beta = required(input.beta, who, 'beta');
   if (!Number.isFinite(beta) || beta < 0) throw new InvalidArgumentError(`${who}: beta must be a finite number ≥ 0, got ${beta}`);
   return beta;
-}
-
-/** Index of the largest value; ties go to the lowest index. */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
-  return best;
 }
 
 /** ū_i = (1/N) Σ_j u(y_i, y_j), the row means of the N×N matrix. */

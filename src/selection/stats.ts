@@ -18,6 +18,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { Rng } from '../math/rng.js';
+import { mean, perplexityOf, variance } from '../math/stats.js';
 import { words } from '../utilities/lexical.js';
 
 export interface Interval {
@@ -62,9 +63,7 @@ export function meanCI(values: ArrayLike<number>, options: BootstrapOptions = {}
   const n = values.length;
   if (n === 0) throw new InvalidArgumentError('meanCI: no values');
   checkFinite(values, 'values');
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += values[i] as number;
-  const mean = sum / n;
+  const m = mean(values);
   const rng = new Rng(seed);
   const means = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
@@ -74,7 +73,7 @@ export function meanCI(values: ArrayLike<number>, options: BootstrapOptions = {}
   }
   means.sort();
   const alpha = (1 - confidence) / 2;
-  return { mean, lo: quantile(means, alpha), hi: quantile(means, 1 - alpha), n, confidence };
+  return { mean: m, lo: quantile(means, alpha), hi: quantile(means, 1 - alpha), n, confidence };
 }
 
 export interface WinRate extends Interval {
@@ -130,7 +129,7 @@ export function perplexity(tokenLogprobs: readonly ArrayLike<number>[]): number 
     }
   });
   if (count === 0) throw new InvalidArgumentError('perplexity: no tokens');
-  return Math.exp(-sum / count);
+  return perplexityOf(sum, count);
 }
 
 export interface KlEstimate {
@@ -155,13 +154,9 @@ export function klMonteCarlo(policy: ArrayLike<number>, reference: ArrayLike<num
     const logRatio = (reference[k] as number) - (policy[k] as number); // log ρ
     terms[k] = estimator === 'k1' ? -logRatio : Math.expm1(logRatio) - logRatio;
   }
-  let mean = 0;
-  for (const t of terms) mean += t;
-  mean /= n;
-  let v = 0;
-  for (const t of terms) v += (t - mean) ** 2;
-  const stderr = n > 1 ? Math.sqrt(v / (n - 1) / n) : NaN;
-  return { estimate: mean, stderr, n };
+  const m = mean(terms);
+  const stderr = n > 1 ? Math.sqrt(variance(terms, m) / n) : NaN;
+  return { estimate: m, stderr, n };
 }
 
 /** log N − (N − 1)/N: the analytic bound on KL(best-of-N ‖ π_ref). */

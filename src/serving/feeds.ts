@@ -10,8 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError } from '../errors.js';
 import type { FloatDtype, HookSiteInfo } from '../hooks/manifest.js';
 import { activeAt, scheduleAt, validatePlan, type Intervention } from '../steering/plan.js';
-import { floatToHalf } from '../onnx/fp16.js';
-import { normalized } from '../steering/compile.js';
+import { feedTensor, normalized } from '../steering/compile.js';
 
 /** A row's interventions, checked and prepared once (unit directions for ablations). */
 export class RowPlan {
@@ -118,12 +117,6 @@ export class BatchFeeds {
   }
 
   private tensor(bufs: Buffers, which: 'steer' | 'ablate' | 'gate', size: number, dims: number[]): ort.Tensor {
-    const src = bufs[which];
-    if (bufs.half) {
-      const half = bufs.half[which];
-      for (let i = 0; i < size; i++) half[i] = floatToHalf(src[i] as number);
-      return new ort.Tensor('float16', half.subarray(0, size), dims);
-    }
-    return new ort.Tensor('float32', src.subarray(0, size), dims);
+    return feedTensor(bufs[which], bufs.half?.[which], size, dims);
   }
 }

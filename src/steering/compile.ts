@@ -163,14 +163,20 @@ export class CompiledPlan {
   }
 
   private tensor(bufs: SiteBuffers, which: 'steer' | 'ablate' | 'gate' | 'lrV' | 'lrU', size: number, dims: number[]): ort.Tensor {
-    const src = bufs[which] as Float32Array;
-    if (this.dtype === 'float16') {
-      const half = bufs[`${which}Half`] as Uint16Array;
-      for (let i = 0; i < size; i++) half[i] = floatToHalf(src[i] as number);
-      return new ort.Tensor('float16', half.subarray(0, size), dims);
-    }
-    return new ort.Tensor('float32', src.subarray(0, size), dims);
+    return feedTensor(bufs[which] as Float32Array, this.dtype === 'float16' ? bufs[`${which}Half`] : undefined, size, dims);
   }
+}
+
+/**
+ * The feed over the first `size` values of `src`: float32 as it is, or, given
+ * a `half` buffer (a float16 model), converted into it.
+ */
+export function feedTensor(src: Float32Array, half: Uint16Array | undefined, size: number, dims: readonly number[]): ort.Tensor {
+  if (half) {
+    for (let i = 0; i < size; i++) half[i] = floatToHalf(src[i] as number);
+    return new ort.Tensor('float16', half.subarray(0, size), dims);
+  }
+  return new ort.Tensor('float32', src.subarray(0, size), dims);
 }
 
 /** `v / ‖v‖`, a new array (the unit direction an ablating intervention projects out). */

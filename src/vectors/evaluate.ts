@@ -5,11 +5,10 @@
  * their perplexity under the unsteered model (token-weighted over all
  * samples). Strength 0 is the unsteered baseline.
  */
-import { readFileSync } from 'node:fs';
-import { CorruptFileError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
-import { mustExist } from '../files/fs.js';
+import { mean, perplexityOf, variance } from '../math/stats.js';
 import type { Judge } from './judges.js';
 import type { ToPlanOptions, SteeringVector } from './vector.js';
 
@@ -58,31 +57,9 @@ export interface EvaluationReport {
   points: EvaluationPoint[];
 }
 
-/**
- * Prompts from a file: a JSON array of strings (kept exactly, so trailing
- * spaces survive: with tokens that end in a space, a prompt should end with
- * one), or plain text with one prompt per non-empty line.
- */
-export function loadPrompts(path: string): string[] {
-  mustExist(path, 'prompts file');
-  const text = readFileSync(path, 'utf8');
-  let prompts: string[];
-  if (path.endsWith('.json')) {
-    let raw: unknown;
-    try { raw = JSON.parse(text); } catch (err) { throw new CorruptFileError(path, `invalid JSON (${(err as Error).message})`); }
-    if (!Array.isArray(raw) || !raw.every((p) => typeof p === 'string')) throw new CorruptFileError(path, 'expected a JSON array of strings');
-    prompts = raw.filter((p: string) => p.trim().length > 0);
-  } else {
-    prompts = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  }
-  if (prompts.length === 0) throw new InvalidArgumentError(`${path}: no prompts`);
-  return prompts;
-}
-
 function summary(xs: readonly number[]): JudgeSummary {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-  return { mean, sd };
+  const m = mean(xs);
+  return { mean: m, sd: Math.sqrt(variance(xs, m)) };
 }
 
 interface Measured { scores: Record<string, number[]>; logprob: number; tokens: number; texts: string[][] }
@@ -119,7 +96,7 @@ export async function evaluateSteering(model: HookedModel, vector: SteeringVecto
     const plan = s === 0 ? undefined : vector.toPlan({ ...(options.plan ?? {}), strength: s });
     measured.set(s, await measure(model, plan, o));
   }
-  const ppl = (m: Measured) => Math.exp(-m.logprob / m.tokens);
+  const ppl = (m: Measured) => perplexityOf(m.logprob, m.tokens);
   const base = ppl(measured.get(0) as Measured);
   const points = strengths.map((strength) => {
     const m = measured.get(strength) as Measured;

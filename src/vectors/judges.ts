@@ -3,16 +3,12 @@
  *
  * - `vader`: VADER compound sentiment in [−1, 1] (vader-sentiment);
  * - `afinn`: AFINN-165 score per word (the `sentiment` package), a second,
- *   independent lexicon to cross-check VADER;
+ *   independent lexicon to cross-check VADER (both are the scorers of the
+ *   lexicon rewards in src/rewards/lexicon.ts, applied to one text);
  * - `dialogue`: quoted utterances per text (quotation marks ÷ 2).
  */
-import { createRequire } from 'node:module';
-import Sentiment from 'sentiment';
 import { InvalidArgumentError } from '../errors.js';
-
-/** vader-sentiment is untyped CommonJS: loaded through require and typed here. */
-interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }
-const vader = createRequire(import.meta.url)('vader-sentiment') as Vader;
+import { afinnScore, vaderScore } from '../rewards/lexicon.js';
 
 export interface Judge {
   name: string;
@@ -21,12 +17,11 @@ export interface Judge {
 }
 
 export function vaderJudge(): Judge {
-  return { name: 'vader', description: 'VADER compound sentiment (−1 … 1)', score: (t) => vader.SentimentIntensityAnalyzer.polarity_scores(t).compound };
+  return { name: 'vader', description: 'VADER compound sentiment (−1 … 1)', score: vaderScore };
 }
 
 export function afinnJudge(): Judge {
-  const analyzer = new Sentiment();
-  return { name: 'afinn', description: 'AFINN-165 sentiment per word', score: (t) => analyzer.analyze(t).comparative };
+  return { name: 'afinn', description: 'AFINN-165 sentiment per word', score: (t) => afinnScore(t) };
 }
 
 export function dialogueJudge(): Judge {

@@ -18,6 +18,7 @@
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { InvalidArgumentError } from '../errors.js';
+import { argmax } from '../math/stats.js';
 import { assertSamples, differences, l2norm, orient, type ContrastSamples } from './samples.js';
 
 export type DirectionMethod = (samples: ContrastSamples) => Float32Array;
@@ -61,9 +62,7 @@ export function firstPrincipalComponent(x: Float64Array, n: number, H: number): 
   for (let i = 0; i < H; i++) for (let j = 0; j < i; j++) cov.set(i, j, cov.get(j, i));
   const evd = new EigenvalueDecomposition(cov, { assumeSymmetric: true });
   const values = evd.realEigenvalues;
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
-  const v = Float64Array.from(evd.eigenvectorMatrix.getColumn(best));
+  const v = Float64Array.from(evd.eigenvectorMatrix.getColumn(argmax(values)));
   const norm = l2norm(v);
   if (!(norm > 0)) throw new InvalidArgumentError('PCA found no direction (all samples identical?)');
   for (let h = 0; h < H; h++) v[h] = (v[h] as number) / norm;

@@ -13,6 +13,7 @@
  *   method (how linearly separable the concept is at the site).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { mean, variance } from '../math/stats.js';
 import { probe, type DirectionMethod } from './methods.js';
 import { l2norm, pairGaps, projections, selectPairs, type ContrastSamples } from './samples.js';
 
@@ -63,8 +64,6 @@ function heldOutStats(samples: ContrastSamples, fit: FoldResult): { accuracy: nu
     posAll.push(...pos);
     negAll.push(...neg);
   });
-  const variance = (xs: number[]) => { const m = xs.reduce((a, b) => a + b, 0) / xs.length; return xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1); };
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const pooled = Math.sqrt((variance(posAll) + variance(negAll)) / 2);
   const gap = mean(posAll) - mean(negAll);
   return { accuracy: correct / samples.pairs, margin: gapSum / samples.pairs, effectSize: pooled > 0 ? gap / pooled : 0 };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defineArms, pickFor } from '../../src/ab/arms.js';
 import { klBound } from '../../src/ab/kl.js';
 import { registerSelector } from '../../src/selection/registry.js';
-import { argmax } from '../../src/selection/selectors.js';
+import { argmax } from '../../src/math/stats.js';
 import { needs } from '../../src/selection/spec.js';
 import { fakePool } from './helpers.js';
 

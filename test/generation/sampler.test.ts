@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Rng } from '../../src/math/rng.js';
-import { Sampler, argmax, logSoftmaxAt } from '../../src/generation/sampler.js';
+import { Sampler, logSoftmaxAt } from '../../src/generation/sampler.js';
+import { argmax } from '../../src/math/stats.js';
 
 function frequencies(logits: number[], opts: ConstructorParameters<typeof Sampler>[1], draws = 20_000): number[] {
   const s = new Sampler(logits.length, opts);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, UnknownSelectorError } from '../../src/errors.js';
 import { getSelector, hasSelector, registerSelector, selectorKlBound, selectorNames, selectorSpec } from '../../src/selection/registry.js';
-import { argmax } from '../../src/selection/selectors.js';
+import { argmax } from '../../src/math/stats.js';
 import { needs } from '../../src/selection/spec.js';
 
 describe('the selector registry', () => {

@@ -14,7 +14,7 @@ import type { ReferenceModel } from '../../ab/references.js';
 import { checkSameVocabularyDirs } from '../../prefs/compat.js';
 import { hookedModelDir } from '../../model/checkpoint-cache.js';
 import { HookedModel } from '../../model/hooked-model.js';
-import { readPrompts } from '../../ab/prompts.js';
+import { readPrompts } from '../../pairs/prompts.js';
 import { compactArmsTable, tableToMarkdown } from '../../ab/report/tables.js';
 import { writeReport } from '../../ab/report/write.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';

@@ -11,9 +11,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { mean, perplexityOf } from '../../math/stats.js';
 import type { HookedModel } from '../../model/hooked-model.js';
 import { extractVector } from '../../vectors/extract.js';
-import { loadPrompts } from '../../vectors/evaluate.js';
+import { loadPrompts } from '../../pairs/prompts.js';
 import { vaderJudge } from '../../vectors/judges.js';
 import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
@@ -58,10 +59,10 @@ async function runCondition(model: HookedModel, vector: SteeringVector, label: s
     scores.push(out.rows.map((r) => judge.score(r.text)));
     for (const s of await model.score(out.promptIds, out.rows.map((r) => r.ids))) { logprob += s.logprob; tokens += s.ids.length; }
   }
-  return { label, strength, texts, scores, perplexity: Math.exp(-logprob / tokens) };
+  return { label, strength, texts, scores, perplexity: perplexityOf(logprob, tokens) };
 }
 
-const mean = (xs: number[][]) => { const f = xs.flat(); return f.reduce((a, b) => a + b, 0) / f.length; };
+const meanOf = (xs: number[][]) => mean(xs.flat());
 
 export function registerDemo(program: Command): void {
   const cmd = program.command('demo').description('extract the shipped "joy" vector on the default model and show steered samples judged by VADER');
@@ -121,7 +122,7 @@ export function registerDemo(program: Command): void {
             model: model.dir, vector: { method: recipe.method, read: recipe.read, sites: recipe.sites, pairs: dataset.pairs.length, sha256: dataset.sha256, shippedCosine },
             judge: 'vader compound', temperature: 0.8, seed: opts.seed,
             conditions: conditions.map((c) => ({
-              label: c.label, strength: c.strength, meanCompound: mean(c.scores), perplexity: c.perplexity, perplexityRatio: c.perplexity / base.perplexity,
+              label: c.label, strength: c.strength, meanCompound: meanOf(c.scores), perplexity: c.perplexity, perplexityRatio: c.perplexity / base.perplexity,
               samples: prompts.map((p, i) => ({ prompt: p, texts: c.texts[i], compound: c.scores[i] })),
             })),
             ...(ab ? { ab: { proxy: ab.proxy, gold: ab.gold, rows: ab.rows } } : {}),
@@ -139,7 +140,7 @@ export function registerDemo(program: Command): void {
         });
         say(`\nMean VADER compound over ${prompts.length} prompts × ${opts.samples} samples (temperature 0.8, seeds from ${opts.seed}):`);
         for (const c of conditions) {
-          say(`  ${c.label.padEnd(15)} ${mean(c.scores).toFixed(3).padStart(7)}   perplexity under the unsteered model ${c.perplexity.toFixed(2)} (×${(c.perplexity / base.perplexity).toFixed(2)})`);
+          say(`  ${c.label.padEnd(15)} ${meanOf(c.scores).toFixed(3).padStart(7)}   perplexity under the unsteered model ${c.perplexity.toFixed(2)} (×${(c.perplexity / base.perplexity).toFixed(2)})`);
         }
         if (ab) say(`\nA/B on ${ab.result.prompts.length} prompts (proxy ${ab.proxy} selects, gold ${ab.gold} judges):\n${ab.format()}`);
         say(`\ndone in ${((performance.now() - t0) / 1000).toFixed(1)} s. Steer your own prompt:\n  npx onnx-steer extract --pairs vectors/tinystories-656k/joy.pairs.jsonl --sites ${site} --read ${recipe.read} -o joy.json\n  npx onnx-steer generate --prompt "Once upon a time, " --vector joy.json=-${strength}`);

@@ -4,36 +4,24 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { extractVector } from '../../vectors/extract.js';
 import { RAHF_DUAL } from '../../vectors/dual.js';
-import { runDual } from './extract-dual.js';
+import { runDual, type DualCliOptions } from './extract-dual.js';
 import { summarizeVector } from './vector-summary.js';
 import { methodNames } from '../../vectors/methods.js';
 import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
-import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { addModelOptions, loadModel, showProgress } from '../model-option.js';
 import { checkOutputFile, parseListText, quantityOption } from '../../validate/index.js';
 import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
-interface ExtractCliOptions extends ModelCliOptions {
+/** Every `extract` option: the rahf-dual ones (DualCliOptions) and the rest. */
+interface ExtractCliOptions extends DualCliOptions {
   pairs?: string;
-  preferredModel?: string;
-  dispreferredModel?: string;
-  targetModel?: string;
-  lowRank?: string;
-  ridge?: string;
   method: string;
-  sites: string;
-  read?: string;
-  folds: number;
-  name?: string;
-  description?: string;
-  recommend: boolean;
-  maxPerplexityRatio?: number;
   output?: string;
   force?: boolean;
 }
-
 
 export function registerExtract(program: Command): void {
   const cmd = program.command('extract').description('extract a steering vector from contrast pairs (JSONL)');

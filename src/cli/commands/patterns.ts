@@ -2,10 +2,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readPrompts } from '../../ab/prompts.js';
+import { readPrompts } from '../../pairs/prompts.js';
 import { MiniLMEmbedder } from '../../embed/minilm.js';
 import { UsageError } from '../../errors.js';
-import { writeDirectoryAtomically } from '../../instrument/output.js';
+import { writeDirectoryAtomically } from '../../files/directory.js';
 import { formatPatterns } from '../../patterns/format.js';
 import { runPatterns, type PatternReport } from '../../patterns/run.js';
 import { parseReward } from '../../rewards/parse.js';
@@ -91,7 +91,7 @@ export function registerPatterns(program: Command): void {
         const doc = patternsJson(report);
         const text = formatPatterns(report);
         if (opts.output) {
-          await writeDirectoryAtomically(opts.output, opts.force === true, (tmp) => {
+          await writeDirectoryAtomically(opts.output, { force: opts.force === true }, (tmp) => {
             writeFileSync(join(tmp, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`);
             writeFileSync(join(tmp, 'report.md'), `${text}\n`);
             return Promise.resolve();

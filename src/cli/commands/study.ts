@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readPrompts } from '../../ab/prompts.js';
+import { readPrompts } from '../../pairs/prompts.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';
 import { OutputExistsError, UsageError } from '../../errors.js';
 import { parseReward } from '../../rewards/parse.js';

@@ -1,24 +1,38 @@
 /**
- * Graph-building helpers shared by the decoder and attention builders:
- * cached constants, streamed weights with progress, and the small op
- * patterns (RMSNorm, rotary embedding, SwiGLU) every block uses.
+ * Graph building on top of GraphEditor, shared by the decoder builder and the
+ * BERT encoder: named ops, cached constants, float32 weights (inline, or
+ * streamed to an external data file by a weight sink), and the small op
+ * patterns blocks are made of (norms, GELU, rotary embedding, gated MLPs,
+ * soft-capping).
  */
-import { ConstantPool } from '../onnx/constants.js';
-import type { GraphEditor } from '../onnx/graph.js';
-import type { Activation } from '../families/index.js';
-import type { WeightWriter } from './weights.js';
+import { floatTensor } from './attributes.js';
+import { ConstantPool } from './constants.js';
+import type { GraphEditor } from './graph.js';
+import type { TensorProto } from './proto.js';
+
+/** Makes the initializer for a float32 weight (default: inline data). */
+export type WeightSink = (name: string, dims: readonly number[], data: Float32Array) => TensorProto;
+
+/** MLP activations: SiLU, GELU with the tanh approximation, exact (erf) GELU. */
+export type ActivationOp = 'silu' | 'gelu_tanh' | 'gelu';
+
+export interface GraphBuilderOptions {
+  weights?: WeightSink;
+  /** Called after each weight is added (progress). */
+  onWeight?: () => void;
+}
 
 export class GraphBuilder {
   readonly editor: GraphEditor;
-  private readonly writer: WeightWriter;
+  private readonly sink: WeightSink;
   private readonly constants: ConstantPool;
   private readonly onWeight: () => void;
 
-  constructor(editor: GraphEditor, writer: WeightWriter, onWeight: () => void = () => undefined) {
+  constructor(editor: GraphEditor, options: GraphBuilderOptions = {}) {
     this.editor = editor;
     this.constants = new ConstantPool(editor);
-    this.writer = writer;
-    this.onWeight = onWeight;
+    this.sink = options.weights ?? ((name, dims, data) => floatTensor(name, dims, data));
+    this.onWeight = options.onWeight ?? (() => undefined);
   }
 
   op(opType: string, inputs: string[], hint: string, attrs: Parameters<GraphEditor['op']>[3] = {}, domain?: string): string {
@@ -35,10 +49,9 @@ export class GraphBuilder {
     return this.constants.f32(value);
   }
 
-  /** A float32 weight streamed to the external data file. */
+  /** A float32 weight initializer, made by the weight sink. */
   weight(name: string, dims: readonly number[], data: Float32Array): string {
-    const tensor = this.writer.float(name, dims, data);
-    this.editor.addInitializer(tensor);
+    this.editor.addInitializer(this.sink(name, dims, data));
     this.onWeight();
     return name;
   }
@@ -99,13 +112,13 @@ export class GraphBuilder {
   }
 
   /** act(x) for a family's activation. */
-  activation(x: string, act: Activation, hint: string): string {
+  activation(x: string, act: ActivationOp, hint: string): string {
     if (act === 'silu') return this.op('Mul', [x, this.op('Sigmoid', [x], `${hint}/Sigmoid`)], `${hint}/Silu`);
     return this.gelu(x, act === 'gelu_tanh', hint);
   }
 
   /** act(gate) · up from a packed [.., 2·I] projection (SwiGLU for silu, GeGLU for GELU). */
-  gated(gateUp: string, intermediate: number, act: Activation, hint: string): string {
+  gated(gateUp: string, intermediate: number, act: ActivationOp, hint: string): string {
     if (act === 'silu') return this.swiglu(gateUp, intermediate, hint);
     const gate = this.editor.uniqueName(`${hint}/gate`);
     const up = this.editor.uniqueName(`${hint}/up`);

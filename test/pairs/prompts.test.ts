@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmptyPromptsError } from '../../src/errors.js';
-import { parsePrompts, readPrompts } from '../../src/ab/prompts.js';
+import { parsePrompts, readPrompts } from '../../src/pairs/prompts.js';
 import { FileNotFoundError, InvalidDataError } from '../../src/errors.js';
 import { REPO, tempDir } from '../helpers/paths.js';
 
