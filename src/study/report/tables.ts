@@ -18,7 +18,7 @@ function labelOf(r: StudyResult, spec: string): string {
 export function ladderTable(r: StudyResult): Table {
   const n = r.config.nMax;
   return {
-    headers: ['proxy', 'pool', 'Pearson', 'Spearman', 'BoN gold N=1', 'BoN peak N (gold)', `BoN gold N=${n}`, `MBR-BoN gold N=${n} (− BoN)`, 'MBR-BoN c (β)', `KL-BoN gold N=${n} (− BoN)`, 'KL-BoN c (β)', 'outcome'],
+    headers: ['proxy', 'pool', 'Pearson', 'Spearman', 'BoN gold N=1', 'BoN peak N (gold)', `BoN gold N=${n}`, `MBR-BoN gold N=${n} (− BoN)`, 'MBR-BoN c (β)', `KL-BoN gold N=${n} (− BoN)`, 'KL-BoN c (β)', `best c on test, N=${n}: MBR / KL (gold)`, 'outcome'],
     rows: r.verdicts.map((v) => {
       const reg = (s: string) => v.regularised.find((x) => x.selector === s);
       const m = reg('mbr-bon'); const k = reg('kl-bon');
@@ -27,6 +27,7 @@ export function ladderTable(r: StudyResult): Table {
         num(v.correlation?.pearson), num(v.correlation?.spearman), num(v.bon.goldAtN1), `${v.bon.peakN} (${num(v.bon.peakGold)})`, num(v.bon.goldAtNMax),
         m ? `${num(m.goldAtNMax)} (${signedCi(m.vsBonAtNMax)})` : '—', m ? `${fmtNumber(m.relative)} (${fmtNumber(m.beta)})` : '—',
         k ? `${num(k.goldAtNMax)} (${signedCi(k.vsBonAtNMax)})` : '—', k ? `${fmtNumber(k.relative)} (${fmtNumber(k.beta)})` : '—',
+        [m, k].map((x) => (x ? `${fmtNumber(x.oracle.relative)} (${num(x.oracle.gold)})` : '—')).join(' / '),
         v.outcome,
       ];
     }),
