@@ -108,13 +108,13 @@ async function main(): Promise<void> {
   await section(results, 'extraction', async () => [await extractionFigures('tinystories-656k', tiny, cfg)]);
   await section(results, 'mbr', async () => [await mbrFigures('tinystories-656k', tiny, cfg, smoke ? { n: 8, newTokens: 8 } : { n: 64, newTokens: 64 })]);
   await section(results, 'threads', async () => [await threadScaling(big ? label : 'tinystories-656k', big?.hooked ?? tiny, tokens, cfg)]);
-  await section(results, 'hardware', async () => {
+  await section(results, 'hardware', () => {
     const size = smoke ? 64 * 2 ** 20 : 512 * 2 ** 20;
     const bandwidth = copyBandwidth(size, cfg.runs);
-    const read = await readBandwidth(size, cfg.runs);
+    const read = readBandwidth(smoke ? size : 2 * size, cfg.runs);
     const dir = big?.plain ?? tinyPlain;
     const bytes = weightBytes(dir);
-    return { model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes, readGBps: read, readBoundTokensPerSec: (read.median * 1e9) / bytes };
+    return Promise.resolve({ model: big ? label : 'tinystories-656k', weightBytes: bytes, copyGBps: bandwidth, boundTokensPerSec: (bandwidth.median * 1e9) / bytes, readGBps: read, readBoundTokensPerSec: (read.median * 1e9) / bytes });
   });
   await section(results, 'server', async () => [
     await serverFigures('tinystories-656k', tiny, smoke ? 4 : 32, cfg),

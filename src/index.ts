@@ -95,6 +95,12 @@ export { renderSvg, goldVsKlSpec, chartBundle, VEGA_LITE_MIME, compactArmsTable,
 export { scorePreferences, formatPreferences, type PreferenceReport, type PreferenceScoreOptions } from './prefs/score.js';
 export { preferenceCriteria, mrpoPair, DEFAULT_CRITERION_PARAMS, type CriterionParams, type PreferenceCriteria, type SideLogprobs } from './prefs/criteria.js';
 export { mrpoPoolReference, type PoolReference } from './prefs/pool-reference.js';
+// The overoptimization study (Best-of-N vs MBR-BoN and KL-BoN over a ladder of proxies)
+export {
+  runStudy, writeStudyReport, studySummary, drawLadderPool, poolFor, calibrateSelector, proxyCurves, proxyVerdict, RELATIVE_BETA_GRID,
+  type StudyOptions, type StudyResult, type LadderRung, type LadderPool, type StudyPoint, type ProxyVerdict, type SelectorCalibration,
+} from './study/index.js';
+export { lengthReward, type LengthUnit } from './rewards/length.js';
 
 // Interop: GGUF containers and llama.cpp control vectors
 export {

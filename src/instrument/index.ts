@@ -20,6 +20,7 @@ import { companionFiles, locateOnnx } from './locate.js';
 import { writeDirectoryAtomically } from './output.js';
 import { analyzeMerged, applyMergedHooks, findMergedDecoder } from './merged.js';
 import { applyHooks } from './rewrite.js';
+import { quantizeWeights, type Quantization } from '../quantize/weights.js';
 
 export type { InstrumentReport, ResidualSiteReport } from './analyze.js';
 export { locateOnnx } from './locate.js';
@@ -33,6 +34,13 @@ export interface InstrumentOptions {
   normPreserving?: boolean;
   /** Give every site the low-rank map input pair V, U (default false; see hooks/lowrank.ts). */
   lowRank?: boolean;
+  /**
+   * Quantize the constant fp32 weights of the linear layers (src/quantize):
+   * int8 (DynamicQuantizeMatMul) or int4 (MatMulNBits, block 32). Hook sites,
+   * norms, attention and embeddings stay in the model's dtype. The manifest
+   * keeps the source's fingerprint, so vectors made on the fp32 export apply.
+   */
+  quantize?: Quantization;
 }
 
 export const INSTRUMENTED_MODEL_FILE = 'model.onnx';
@@ -62,6 +70,14 @@ function requireAnalysis(editor: GraphEditor, modelPath: string): Analysis {
   const reason = result.report.reason ?? 'not instrumentable';
   if (result.dtypeProblem) throw new UnsupportedDtypeError(`${modelPath}: ${reason}`);
   throw new NoResidualStreamError(`${modelPath}: ${reason}`);
+}
+
+/** Quantizes an fp32 export's linear weights in place; refuses what the quantizer cannot do honestly. */
+function quantizeExport(model: ReturnType<typeof readModel>['model'], dir: string, modelPath: string, analysis: Analysis, scheme: Quantization): void {
+  if (analysis.merged) throw new UnsupportedArchitectureError(`${modelPath}: --quantize does not support merged decoders (weights used inside If branches); instrument decoder_with_past_model.onnx instead`);
+  if (analysis.dtype !== 'float32') throw new UnsupportedDtypeError(`${modelPath}: --quantize needs an fp32 export, this one is ${analysis.dtype}`);
+  const report = quantizeWeights(model, dir, scheme);
+  if (report.weights === 0) throw new UnsupportedDtypeError(`${modelPath}: --quantize found no fp32 MatMul/Gemm weight to quantize (already quantized?)`);
 }
 
 function maxPositions(modelPath: string, analysis: Analysis): number | undefined {
@@ -96,6 +112,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
   const hooked = analysis.merged
     ? applyMergedHooks(editor, analysis, sites, options.normPreserving ?? false)
     : applyHooks(editor, analysis, sites, options.normPreserving ?? false);
+  if (options.quantize) quantizeExport(loaded.model, loaded.dir, modelPath, analysis, options.quantize);
   const hookSites = options.lowRank ? addLowRankSites(loaded.model, hooked, analysis.hiddenSize, analysis.dtype) : hooked;
   const companions = companionFiles(modelPath);
   const { signature, report } = analysis;
@@ -104,7 +121,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     architecture: report.architecture,
-    origin: { kind: 'instrument', producer: report.producer, source: modelPath },
+    origin: { kind: 'instrument', producer: options.quantize ? `${report.producer ?? 'unknown producer'} (weights=${options.quantize})` : report.producer, source: modelPath },
     model: INSTRUMENTED_MODEL_FILE,
     numBlocks: analysis.numBlocks,
     hiddenSize: analysis.hiddenSize,

@@ -14,7 +14,7 @@ import type { HookedModel } from '../../src/model/hooked-model.js';
 import { parsePairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
-import { REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
+import { FIXTURES, REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
 
 const VECTOR = join(REPO, 'vectors', 'tinystories-656k', 'joy.json');
 const PAIRS = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
@@ -84,6 +84,8 @@ beforeAll(async () => {
   copyFileSync(PAIRS, W('pairs.jsonl'));
   writeFileSync(W('prompts-empty.jsonl'), '');
   writeFileSync(W('prompts2.jsonl'), '{"prompt": "Once upon a time"}\n{"prompt": "One day"}\n');
+  mkdirSync(W('study-existing'));
+  writeFileSync(join(W('study-existing'), 'results.json'), '{}');
 }, 300_000);
 
 afterAll(async () => {
@@ -95,6 +97,8 @@ type CliCase = [label: string, args: () => string[], code: 1 | 2, message: RegEx
 
 const gen = (...rest: string[]) => () => ['generate', '--model', modelDir, '--prompt', 'Once', '--max-new-tokens', '2', ...rest];
 const ab = (...rest: string[]) => () => ['ab', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'vader', '--beta', '1', '-o', W('ab-out'), ...rest];
+
+const study = (...rest: string[]) => () => ['study', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '-o', W('study-out'), ...rest];
 
 const CLI: CliCase[] = [
   // Numbers parsed strictly, in range: usage errors, exit 2.
@@ -140,6 +144,16 @@ const CLI: CliCase[] = [
   ['an MRPO ε of 1 for the references', ab('--reference', 'a', '--reference', 'b', '--epsilon', '1'), 2, /--epsilon must be a number in \(0, 1\), got "1"/],
   ['an MRPO ε with one reference', ab('--reference', 'a', '--epsilon', '0.2'), 2, /--epsilon is MRPO's clipping of several references/],
   ['gold equal to proxy', () => ['ab', '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'afinn', '--beta', '1', '-o', W('ab-out')], 2, /--gold must differ from --reward/],
+  ['study without a proxy', study(), 2, /give at least one --proxy/],
+  ['study with gold as a proxy', study('--proxy', 'vader'), 2, /--gold and every --proxy must differ/],
+  ['study with two proxies of one label', study('--proxy', 'a=afinn', '--proxy', 'a=length'), 2, /two --proxy entries share a label/],
+  ['study with a bad proxy label', study('--proxy', 'a b=afinn'), 2, /--proxy labels use letters/],
+  ['study strength without a vector', study('--proxy', 'afinn', '--strength', '1'), 2, /--strength needs --vector/],
+  ['study with a zero N_max', study('--proxy', 'afinn', '--n-max', '0'), 2, /--n-max must be an integer in \[1, 4096\]/],
+  ['study with a negative β multiple', study('--proxy', 'afinn', '--beta-grid', '0,-1'), 2, /--beta-grid entries must be a number ≥ 0/],
+  ['study without dev prompts', () => ['study', '--prompts', W('prompts-empty.jsonl'), '--proxy', 'afinn', '-o', W('study-out')], 2, /--dev-prompts <file.jsonl> is required/],
+  ['study over an existing report', () => ['study', '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '--proxy', 'afinn', '-o', W('study-existing')], 1, /output already exists: .*results\.json/],
+  ['study with an empty prompts file', study('--proxy', 'afinn'), 1, /no prompts|empty/i],
   ['bon with zero candidates', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--n', '0'], 2, /--n must be an integer in \[1, 4096\]/],
   ['bon with negative beta', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--beta', '-1'], 2, /--beta must be a number ≥ 0/],
   ['bon with an unknown method', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--method', 'bogus'], 2, /unknown --method "bogus"/],
@@ -148,6 +162,8 @@ const CLI: CliCase[] = [
   ['extract without output', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl')], 2, /--output <file> is required/],
   ['extract with a bad read position', () => ['extract', '--model', modelDir, '--pairs', W('pairs.jsonl'), '-o', W('v.json'), '--read', 'bogus'], 2, /unknown read position "bogus"/],
   ['build with an unknown attention', () => ['build', TINYSTORIES, '-o', W('built'), '--attention', 'bogus'], 2, /--attention must be "standard" or "gqa"/],
+  ['build with an unknown quantization', () => ['build', TINYSTORIES, '-o', W('built'), '--quantize', 'int3'], 2, /--quantize must be "int8" or "int4", got "int3"/],
+  ['instrument with an unknown quantization', () => ['instrument', join(FIXTURES, 'torch-legacy-tinystories-656k'), '-o', W('inst'), '--quantize', 'fp8'], 2, /--quantize must be "int8" or "int4", got "fp8"/],
   // Paths: typed one-line runtime errors, exit 1.
   ['missing model directory', () => ['generate', '--model', W('missing'), '--prompt', 'x'], 1, /not found/],
   ['model directory is a file', () => ['generate', '--model', W('afile'), '--prompt', 'x'], 1, /hooks\.json|not a directory/],
@@ -160,6 +176,8 @@ const CLI: CliCase[] = [
   ['build output is a file', () => ['build', TINYSTORIES, '-o', W('afile'), '--force'], 1, /it is a file, not a directory/],
   ['build from a missing checkpoint', () => ['build', W('no-checkpoint'), '-o', W('built')], 1, /not found/],
   ['instrument a non-ONNX file', () => ['instrument', W('afile'), '-o', W('inst')], 1, /not a valid ONNX model|\.onnx/],
+  ['instrument --quantize of an fp16 export', () => ['instrument', join(FIXTURES, 'ortgenai-mb-tiny-llama-fp16'), '-o', W('inst16'), '--quantize', 'int8'], 1, /--quantize needs an fp32 export, this one is float16/],
+  ['instrument --quantize of a quantized export', () => ['instrument', join(FIXTURES, 'ortq-mb-tiny-llama-gqa-int4'), '-o', W('instq'), '--quantize', 'int4'], 1, /--quantize found no fp32 MatMul\/Gemm weight/],
   // Model directories.
   ['manifest and graph disagree', () => ['generate', '--model', W('tampered'), '--prompt', 'x', '--vector', VECTOR, '--strength', '2'], 1, /hooks\.json names the steer input .* which the graph does not have/],
   ['inspect: manifest and graph disagree', () => ['inspect', W('tampered')], 1, /the manifest and the graph disagree/],

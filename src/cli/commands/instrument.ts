@@ -12,6 +12,7 @@ interface InstrumentCliOptions {
   force?: boolean;
   normPreserving?: boolean;
   lowRank?: boolean;
+  quantize?: string;
   json?: boolean;
 }
 
@@ -36,15 +37,18 @@ export function registerInstrument(program: Command): void {
     .option('--sites <list>', 'comma-separated sites or kinds (hook_resid_pre, hook_resid_mid, hook_resid_post, blocks.3.hook_resid_post); default: all', listOption('--sites', { unique: true }))
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
     .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
+    .option('--quantize <scheme>', 'quantize the fp32 linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, block 32); hook sites stay fp32')
     .option('--force', 'replace an existing output directory')
     .option('--json', 'print the manifest as JSON')
     .action(async (input: string, opts: InstrumentCliOptions) => {
+      if (opts.quantize !== undefined && opts.quantize !== 'int8' && opts.quantize !== 'int4') throw new UsageError(`--quantize must be "int8" or "int4", got "${opts.quantize}"`);
       let manifest: HooksManifest;
       try {
         manifest = await instrumentModel(input, opts.output, {
           force: opts.force ?? false,
           normPreserving: opts.normPreserving ?? false,
           ...(opts.lowRank ? { lowRank: true } : {}),
+          ...(opts.quantize === 'int8' || opts.quantize === 'int4' ? { quantize: opts.quantize } : {}),
           ...(opts.sites && opts.sites.length > 0 ? { sites: opts.sites } : {}),
         });
       } catch (err) {
