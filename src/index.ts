@@ -89,6 +89,8 @@ export {
   type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
   type ReferenceModel, type ReferenceKlReport,
 } from './ab/index.js';
+// Charts: vega-lite specs rendered to SVG in Node, and as notebook MIME bundles (spec + SVG)
+export { renderSvg, goldVsKlSpec, chartBundle, VEGA_LITE_MIME, compactArmsTable, tableToMarkdown, type ChartBundle } from './ab/index.js';
 
 // Preference criteria (DPO, RPO, MRPO) by forward passes, and MRPO's combined reference over a candidate pool
 export { scorePreferences, formatPreferences, type PreferenceReport, type PreferenceScoreOptions } from './prefs/score.js';

@@ -12,5 +12,6 @@ export { calibrateOnPools, overoptimization, describeOveroptimization, type Beta
 export { scoreRewards, type InvalidReward } from './scoring.js';
 export { vectorProbeLoader } from './vector-probe.js';
 export { writeReport, resultsDocument, RESULTS_FORMAT, type WrittenReport } from './report/write.js';
-export { renderSvg, renderCharts } from './report/charts.js';
+export { renderSvg, renderCharts, goldVsKlSpec } from './report/charts.js';
+export { chartBundle, VEGA_LITE_MIME, type ChartBundle } from './report/bundle.js';
 export { armsTable, compactArmsTable, tableToMarkdown, type Table } from './report/tables.js';
