@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'INTERRUPTED'
   | 'QUEUE_FULL'
   | 'UNAVAILABLE'
+  | 'BACKEND_UNREACHABLE'
+  | 'BACKEND_AUTH'
+  | 'BACKEND_REFUSED'
+  | 'BACKEND_UNSUPPORTED'
   | 'RUNTIME';
 
 export interface SteeringErrorOptions {
@@ -305,5 +309,45 @@ export class InterruptedError extends SteeringError {
   constructor(signal: string) {
     super('INTERRUPTED', `interrupted by ${signal}; no partial output was left`);
     this.signal = signal;
+  }
+}
+
+/** A generation backend (an OpenAI-compatible server) could not be reached: connection refused, DNS, timeout, after retries. */
+export class BackendUnreachableError extends SteeringError {
+  readonly url: string;
+  constructor(url: string, detail: string, options?: SteeringErrorOptions) {
+    super('BACKEND_UNREACHABLE', `cannot reach the backend at ${url}: ${detail}`, options);
+    this.url = url;
+  }
+}
+
+/** The backend refused the API key (HTTP 401 or 403). */
+export class BackendAuthError extends SteeringError {
+  readonly status: number;
+  constructor(url: string, status: number, options?: SteeringErrorOptions) {
+    super('BACKEND_AUTH', `the backend at ${url} refused the API key (HTTP ${status}); pass --api-key or set ONNX_STEER_API_KEY`, options);
+    this.status = status;
+  }
+}
+
+/** The backend answered a request with an error (a 4xx, or a 5xx/429 that outlived the retries). */
+export class BackendRequestError extends SteeringError {
+  readonly status: number | null;
+  constructor(message: string, status: number | null, options?: SteeringErrorOptions) {
+    super('BACKEND_REFUSED', message, options);
+    this.status = status;
+  }
+}
+
+/**
+ * The backend cannot do what the run needs: score log-probs (KL-BoN, KL,
+ * perplexity), return activations (hidden utility, probe rewards), serve the
+ * named model, or steer with a vector it does not list.
+ */
+export class BackendCapabilityError extends SteeringError {
+  readonly capability: 'scoring' | 'activations' | 'model' | 'steering' | 'token-ids';
+  constructor(capability: BackendCapabilityError['capability'], message: string, options?: SteeringErrorOptions) {
+    super('BACKEND_UNSUPPORTED', message, options);
+    this.capability = capability;
   }
 }

@@ -101,7 +101,9 @@ export async function completions(ctx: RouteContext, req: FastifyRequest, reply:
   }, ac.signal);
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const tokenText: TokenText = (t) => ctx.model.tokenizer.decode([t], { skipSpecialTokens: false });
+  // vLLM's return_tokens_as_token_ids: logprobs tokens read "token_id:<id>", so clients get the exact ids.
+  const asIds = bool(body, 'return_tokens_as_token_ids') ?? false;
+  const tokenText: TokenText = asIds ? (t) => `token_id:${t}` : (t) => ctx.model.tokenizer.decode([t], { skipSpecialTokens: false });
   const head = { id, object: 'text_completion', created, model: ctx.modelName, system_fingerprint: ctx.fingerprint };
   const n = common.n;
   if (!common.stream) {
