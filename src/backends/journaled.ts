@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { ScoredContinuation } from '../generation/score.js';
 import { Steering } from '../steering/steering.js';
-import { vectorChecksum } from '../vectors/checksum.js';
+import { checksumOf } from '../vectors/checksum.js';
 import { hashOf, type Journal } from './journal.js';
 import type { Backend, BackendSteering, DrawRequest, DrawResult, ScoreRequest } from './types.js';
 
@@ -19,7 +19,7 @@ function floatsHash(v: Float32Array): string {
 export function steeringKey(s: BackendSteering | undefined): unknown {
   if (s === undefined) return null;
   if (s instanceof Steering) {
-    return s.terms.map(({ vector, ...options }) => ({ vector: vectorChecksum(vector), ...options }));
+    return s.terms.map(({ vector, ...options }) => ({ vector: checksumOf(vector), ...options }));
   }
   return s.map(({ vector, lowRank, ...rest }) => ({
     ...rest, vector: floatsHash(vector),

@@ -14,7 +14,7 @@
  */
 import { BackendCapabilityError } from '../errors.js';
 import { Steering, type SteeringTerm } from '../steering/steering.js';
-import { vectorChecksum } from '../vectors/checksum.js';
+import { checksumOf } from '../vectors/checksum.js';
 import type { BackendSteering } from './types.js';
 
 export interface ListedVector { id: string; checksum?: string; compatible?: boolean }
@@ -45,7 +45,7 @@ export function matchVectors(steering: Steering, listed: readonly ListedVector[]
   for (const v of listed) if (v.checksum && v.compatible !== false && !byChecksum.has(v.checksum)) byChecksum.set(v.checksum, v);
   const out = new Map<string, string>();
   for (const t of steering.terms) {
-    const sum = vectorChecksum(t.vector);
+    const sum = checksumOf(t.vector);
     const hit = byChecksum.get(sum);
     if (!hit) throw new BackendCapabilityError('steering', `${where} lists no steering vector matching "${t.vector.name}" (checksum ${sum.slice(0, 19)}…); start it with --vectors <a folder holding that file>`);
     out.set(sum, hit.id);
@@ -70,7 +70,7 @@ export function steeringField(steering: BackendSteering | undefined, names: Read
     if (t.normPreserving) refuse(where, 'norm-preserving steering is local only');
     const sites = t.sites ?? t.vector.sites;
     if (t.lowRank !== false && sites.some((s) => t.vector.lowRank(s) !== undefined)) refuse(where, `vector "${t.vector.name}" has low-rank maps, which servers do not apply`);
-    const source = names.get(vectorChecksum(t.vector));
+    const source = names.get(checksumOf(t.vector));
     if (source === undefined) refuse(where, `vector "${t.vector.name}" was not matched to a server vector`);
     const a = apply(t, where, scoredPromptLength);
     const base = { source, ...(t.operator && t.operator !== 'add' ? { operator: t.operator } : {}), ...(a ? { apply: a } : {}) };

@@ -7,7 +7,7 @@
 import { readdirSync, realpathSync, existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HooksManifest } from '../hooks/manifest.js';
-import { vectorChecksum } from '../vectors/checksum.js';
+import { checksumOf } from '../vectors/checksum.js';
 import { SteeringVector } from '../vectors/vector.js';
 import { badRequest } from './errors.js';
 
@@ -24,7 +24,7 @@ export interface VectorInfo {
   object: 'steering.vector';
   compatible: boolean;
   sites?: string[];
-  /** vectorChecksum() of the directions: how clients match a local vector file to this entry. */
+  /** checksumOf() of the directions: how clients match a local vector file to this entry. */
   checksum?: string;
   method?: string;
   recommended_strength?: { min: number; max: number };
@@ -63,7 +63,7 @@ export class VectorRegistry {
   list(): VectorInfo[] {
     return [...this.entries.values()].map((e) => ({
       id: e.name, object: 'steering.vector' as const, compatible: e.problem === undefined,
-      ...(e.vector ? { sites: e.vector.sites, checksum: vectorChecksum(e.vector), method: e.vector.meta.method } : {}),
+      ...(e.vector ? { sites: e.vector.sites, checksum: checksumOf(e.vector), method: e.vector.meta.method } : {}),
       ...(e.vector?.meta.recommendedStrength ? { recommended_strength: e.vector.meta.recommendedStrength } : {}),
       ...(e.problem ? { problem: e.problem } : {}),
     }));

@@ -26,7 +26,7 @@ import { utilityUsages } from '../../utilities/registry.js';
 import { SteeringVector } from '../../vectors/vector.js';
 import type { Journal } from '../../backends/journal.js';
 import { hashOf } from '../../backends/journal.js';
-import { vectorChecksum } from '../../vectors/checksum.js';
+import { checksumOf } from '../../vectors/checksum.js';
 import { printJson } from '../common.js';
 import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions } from '../backend-options.js';
 import { addModelOptions, loadModel, sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';
@@ -162,7 +162,7 @@ export function registerAb(program: Command): void {
         const vector = opts.vector ? SteeringVector.load(opts.vector, model ? { model } : {}) : undefined;
         const args = {
           command: 'ab', model: specs.needsLocal ? model?.dir : null, prompts: hashOf(prompts), devPrompts: hashOf(devPrompts), ns: plan.ns, strengths: plan.strengths,
-          vector: vector ? vectorChecksum(vector) : null, reward: opts.reward, gold: opts.gold, utility: opts.utility ?? 'hidden', beta: opts.beta ?? null, comboN: opts.comboN ?? null,
+          vector: vector ? checksumOf(vector) : null, reward: opts.reward, gold: opts.gold, utility: opts.utility ?? 'hidden', beta: opts.beta ?? null, comboN: opts.comboN ?? null,
           seed: opts.seed ?? 0, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, maxNewTokens: opts.maxNewTokens ?? 64, selectors: opts.selectors ?? null,
           klResamples: opts.klResamples ?? null, policyArms: arms,
         };
