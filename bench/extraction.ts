@@ -4,10 +4,10 @@
  * passes over the same token sequences in the same batches.
  */
 import { join } from 'node:path';
-import { HookedModel } from '../src/runtime/model.js';
-import { encodePairs } from '../src/vectors/encode.js';
+import { HookedModel } from '../src/model/hooked-model.js';
+import { encodePairs } from '../src/pairs/encode.js';
 import { extractVector } from '../src/vectors/extract.js';
-import { loadPairs } from '../src/vectors/pairs.js';
+import { loadPairs } from '../src/pairs/pairs.js';
 import { parseReadPosition } from '../src/vectors/positions.js';
 import { shippedDir } from '../src/vectors/shipped.js';
 import { alternate, summarize, type BenchConfig, type Summary } from './stats.js';

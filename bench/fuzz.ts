@@ -5,7 +5,7 @@
  * input taking over a second). Exits 1 when anything broke. `--runs N` and
  * `--seed S` override the defaults.
  */
-import { defaultModelDir } from '../src/runtime/default-model.js';
+import { defaultModelDir } from '../src/model/default-model.js';
 import { REPO, tempDir, TINYSTORIES } from '../test/helpers/paths.js';
 import { fuzzTarget, fuzzTargets } from '../test/fuzz/targets.js';
 

@@ -12,7 +12,7 @@
  */
 import { execSync } from 'node:child_process';
 import { join } from 'node:path';
-import { defaultModelDir } from '../src/runtime/default-model.js';
+import { defaultModelDir } from '../src/model/default-model.js';
 import { SMOLLM2_135M, benchDir, defaultPlainModel, randomModel } from './models.js';
 import { defaultQuantized, quantizedModel, quantizedQuality, quantizedSpeed } from './quantized.js';
 import { steeringOverhead } from './steering.js';

@@ -16,13 +16,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cachedCheckpointBuild } from '../src/runtime/checkpoint-cache.js';
-import { defaultModelDir, packageRoot } from '../src/runtime/default-model.js';
-import { HookedModel } from '../src/runtime/model.js';
+import { cachedCheckpointBuild } from '../src/model/checkpoint-cache.js';
+import { defaultModelDir, packageRoot } from '../src/model/default-model.js';
+import { HookedModel } from '../src/model/hooked-model.js';
 import { extractDualVector } from '../src/vectors/dual.js';
 import { evaluateSteering, loadPrompts, type EvaluationReport } from '../src/vectors/evaluate.js';
 import { afinnJudge, vaderJudge } from '../src/vectors/judges.js';
-import { loadPairs } from '../src/vectors/pairs.js';
+import { loadPairs } from '../src/pairs/pairs.js';
 import { HELDOUT_PROMPTS, SHIPPED, shippedDir } from '../src/vectors/shipped.js';
 import { atMatchedRatio, curveTable } from './matched.js';
 

@@ -11,7 +11,7 @@
  * runs, after a warm-up), and the ratios are taken per run.
  */
 import { captureResponseActivations } from '../src/embed/response-activations.js';
-import { HookedModel } from '../src/runtime/model.js';
+import { HookedModel } from '../src/model/hooked-model.js';
 import { parseUtility } from '../src/utilities/parse.js';
 import type { UtilityItem } from '../src/utilities/types.js';
 import { summarize, type BenchConfig, type Summary } from './stats.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModel } from '../src/builder/index.js';
 import { manifestPath } from '../src/hooks/manifest.js';
-import { cacheDir, defaultModelDir, resolveDefaultCheckpoint } from '../src/runtime/default-model.js';
+import { cacheDir, defaultModelDir, resolveDefaultCheckpoint } from '../src/model/default-model.js';
 
 export const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'], model_type: 'llama',

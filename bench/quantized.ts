@@ -15,13 +15,13 @@ import { buildModel } from '../src/builder/index.js';
 import { generate } from '../src/generation/generate.js';
 import { manifestPath } from '../src/hooks/manifest.js';
 import type { Quantization } from '../src/quantize/weights.js';
-import { HookedModel } from '../src/runtime/model.js';
+import { HookedModel } from '../src/model/hooked-model.js';
 import { ModelRunner } from '../src/runtime/runner.js';
 import { evaluateSteering, loadPrompts } from '../src/vectors/evaluate.js';
 import { judgeByName } from '../src/vectors/judges.js';
 import { HELDOUT_PROMPTS, shippedDir } from '../src/vectors/shipped.js';
 import { SteeringVector } from '../src/vectors/vector.js';
-import { resolveDefaultCheckpoint } from '../src/runtime/default-model.js';
+import { resolveDefaultCheckpoint } from '../src/model/default-model.js';
 import { benchDir, idsOnly } from './models.js';
 import { stepRatio, stepper, type StepSummary } from './steering.js';
 

@@ -15,8 +15,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HookedModel } from '../src/runtime/model.js';
-import { defaultModelDir } from '../src/runtime/default-model.js';
+import { HookedModel } from '../src/model/hooked-model.js';
+import { defaultModelDir } from '../src/model/default-model.js';
 import { evaluateSteering, formatEvaluation, loadPrompts, type EvaluationReport } from '../src/vectors/evaluate.js';
 import { afinnJudge, judgeByName } from '../src/vectors/judges.js';
 import { HELDOUT_PROMPTS, SHIPPED, shippedDir } from '../src/vectors/shipped.js';

@@ -26,11 +26,11 @@ export { readManifest, type HooksManifest, type HookSiteInfo, type CacheLayout }
 export { siteName, parseSiteName, type SiteKind, type SiteSelection } from './hooks/sites.js';
 
 // Runtime
-export { HookedModel, type ModelInput, type LoadOptions } from './runtime/model.js';
+export { HookedModel, type ModelInput, type LoadOptions } from './model/hooked-model.js';
 export type { SessionOptions } from './runtime/session.js';
 export type { ChatMessage } from './runtime/tokenizer.js';
-export { defaultModelDir, resolveDefaultCheckpoint, cacheDir } from './runtime/default-model.js';
-export { hookedModelDir, cachedCheckpointBuild } from './runtime/checkpoint-cache.js';
+export { defaultModelDir, resolveDefaultCheckpoint, cacheDir } from './model/default-model.js';
+export { hookedModelDir, cachedCheckpointBuild } from './model/checkpoint-cache.js';
 export type { Float32Tensor } from './runtime/tensors.js';
 
 // Generation
@@ -38,16 +38,16 @@ export type { GenerateOptions } from './generation/options.js';
 export type { GenerationResult, GeneratedRow, GenerationEvent } from './generation/generate.js';
 export type { ScoredContinuation, ScoreOptions } from './generation/score.js';
 export type { PositionSelector, CaptureOptions, CaptureResult } from './generation/capture.js';
-export { rowSeed } from './generation/rng.js';
+export { rowSeed } from './math/rng.js';
 
 // Steering plans
 export type { SteeringPlan, Intervention, SteeringOperator, PositionSpec, StrengthSchedule, LowRankMap } from './steering/plan.js';
 
 // Steering vectors: pairs → directions → vectors → steering
-export { Steering, type SteeringTerm, type SteeringTermOptions } from './steering/steering.js';
+export { Steering, type SteeringTerm, type SteeringTermOptions } from './vectors/steering.js';
 export { SteeringVector, modelIdentity, type ToPlanOptions, type LoadVectorOptions, type ModelLike } from './vectors/vector.js';
 export { VECTOR_FORMAT, VECTOR_VERSION, VECTOR_VERSIONS, type LowRankArrays, type LowRankFit, type VectorFile, type VectorMetadata, type SiteMeta, type SiteSeparability, type DatasetInfo, type ModelIdentity } from './vectors/format.js';
-export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './vectors/pairs.js';
+export { loadPairs, parsePairs, type ContrastPair, type PairDataset, type ContrastKind } from './pairs/pairs.js';
 export { parseReadPosition, formatReadPosition, DEFAULT_RESPONSE_TOKENS, type ReadPosition } from './vectors/positions.js';
 export type { ContrastSamples } from './vectors/samples.js';
 export { meanDiff, pcaDiff, pcaCenter, probe, registerMethod, methodSpec, methodNames, type DirectionMethod, type MethodSpec, type ProbeOptions } from './vectors/methods.js';

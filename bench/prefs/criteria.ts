@@ -9,11 +9,11 @@
  * base model as the initial policy and the SFT-joy model as the external
  * reference.
  */
-import { hookedModelDir } from '../../src/runtime/checkpoint-cache.js';
-import { HookedModel } from '../../src/runtime/model.js';
+import { hookedModelDir } from '../../src/model/checkpoint-cache.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
 import { scorePreferences, type PreferenceReport } from '../../src/prefs/score.js';
-import { Steering } from '../../src/steering/steering.js';
-import { loadPairs } from '../../src/vectors/pairs.js';
+import { Steering } from '../../src/vectors/steering.js';
+import { loadPairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { arg, MODELS } from './common.js';
 

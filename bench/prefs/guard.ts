@@ -10,11 +10,11 @@
 import { join } from 'node:path';
 import { criterionCurve, type CriterionName } from '../../src/prefs/strength-criterion.js';
 import { scorePreferences } from '../../src/prefs/score.js';
-import { defaultModelDir } from '../../src/runtime/default-model.js';
-import { HookedModel } from '../../src/runtime/model.js';
-import { encodePairs } from '../../src/vectors/encode.js';
+import { defaultModelDir } from '../../src/model/default-model.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
+import { encodePairs } from '../../src/pairs/encode.js';
 import { curveFromScores, effectScores, fluentRange } from '../../src/vectors/effect.js';
-import { loadPairs } from '../../src/vectors/pairs.js';
+import { loadPairs } from '../../src/pairs/pairs.js';
 import { l2norm, meanRowNorm } from '../../src/vectors/samples.js';
 import { DEFAULT_FRACTIONS, DEFAULT_MAX_PERPLEXITY_RATIO, fitSites } from '../../src/vectors/sweep.js';
 import { arg, SHARED } from './common.js';

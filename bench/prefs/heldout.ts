@@ -11,8 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HookedModel } from '../../src/runtime/model.js';
-import { defaultModelDir } from '../../src/runtime/default-model.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
+import { defaultModelDir } from '../../src/model/default-model.js';
 import { atomicWriteFile } from '../../src/files/fs.js';
 import { vaderJudge } from '../../src/vectors/judges.js';
 import { arg, SHARED } from './common.js';

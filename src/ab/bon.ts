@@ -8,7 +8,7 @@ import { asBackend } from '../backends/local.js';
 import type { Backend, BackendSteering } from '../backends/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { selectorSpec } from '../selection/registry.js';
 import type { SelectorName } from '../selection/selectors.js';
 import type { Utility } from '../utilities/types.js';

@@ -5,7 +5,7 @@
  * formatter. It is a small runAB() with a fixed β.
  */
 import { parseReward } from '../rewards/parse.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { parseUtility } from '../utilities/parse.js';
 import { runAB, type ABResult, type Steerer } from './harness.js';
 import type { ArmResult } from './metrics.js';

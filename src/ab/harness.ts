@@ -18,7 +18,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
 import { DEFAULT_BETA_GRID } from '../selection/calibrate.js';
 import { selectorSpec } from '../selection/registry.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Utility } from '../utilities/types.js';
 import { DEFAULT_AB_SELECTORS, defineArms, pickFor, type ArmSpec } from './arms.js';
 import { evaluateArm, pickedGold, type ArmResult } from './metrics.js';

@@ -24,7 +24,7 @@
  *   plug-in term on the steered pool plus the mean steering log-ratio of the
  *   picks.
  */
-import { Rng } from '../generation/rng.js';
+import { Rng } from '../math/rng.js';
 import { selectorKlBound } from '../selection/registry.js';
 import type { SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';

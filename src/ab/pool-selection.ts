@@ -10,7 +10,7 @@
  * with S the subset and ties to the lowest index.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { Rng } from '../generation/rng.js';
+import { Rng } from '../math/rng.js';
 import { selectorSpec } from '../selection/registry.js';
 import { meanUtility, type SelectionInput, type SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';

@@ -17,7 +17,7 @@ import type { Backend, BackendSteering } from '../backends/types.js';
 import { captureResponseActivations } from '../embed/response-activations.js';
 import type { GenerateOptions } from '../generation/options.js';
 import type { Reward, RewardItem } from '../rewards/types.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import { scoreRewards, type InvalidReward } from './scoring.js';

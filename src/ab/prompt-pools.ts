@@ -8,7 +8,7 @@
  */
 import type { Backend, BackendSteering } from '../backends/types.js';
 import type { Reward } from '../rewards/types.js';
-import { Steering } from '../steering/steering.js';
+import { Steering } from '../vectors/steering.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
 import { SteeringVector } from '../vectors/vector.js';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { loadProbeJson } from '../rewards/probe.js';
 import type { ProbeDirection, VectorLoader } from '../rewards/types.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { mustExist } from '../files/fs.js';
 import { VECTOR_FORMAT } from '../vectors/format.js';
 import { SteeringVector } from '../vectors/vector.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ScoredContinuation } from '../generation/score.js';
-import { Steering } from '../steering/steering.js';
+import { Steering } from '../vectors/steering.js';
 import { checksumOf } from '../vectors/checksum.js';
 import { hashOf, type Journal } from './journal.js';
 import type { Backend, BackendSteering, DrawRequest, DrawResult, ScoreRequest } from './types.js';

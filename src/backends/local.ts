@@ -7,8 +7,8 @@
 import pLimit from 'p-limit';
 import { BackendCapabilityError } from '../errors.js';
 import type { ScoredContinuation } from '../generation/score.js';
-import type { HookedModel } from '../runtime/model.js';
-import { Steering } from '../steering/steering.js';
+import type { HookedModel } from '../model/hooked-model.js';
+import { Steering } from '../vectors/steering.js';
 import type { Intervention } from '../steering/plan.js';
 import type { Backend, BackendInfo, BackendNeeds, BackendSteering, DrawRequest, DrawResult, ScoreRequest } from './types.js';
 

@@ -13,7 +13,7 @@
  * windows are refused here rather than silently changed.
  */
 import { BackendCapabilityError } from '../errors.js';
-import { Steering, type SteeringTerm } from '../steering/steering.js';
+import { Steering, type SteeringTerm } from '../vectors/steering.js';
 import { checksumOf } from '../vectors/checksum.js';
 import type { BackendSteering } from './types.js';
 

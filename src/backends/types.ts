@@ -10,9 +10,9 @@
  * seed as they document (vLLM: one generator per request).
  */
 import type { ScoredContinuation } from '../generation/score.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
-import type { Steering } from '../steering/steering.js';
+import type { Steering } from '../vectors/steering.js';
 
 /** A Steering (vectors + strengths; goes anywhere) or a raw plan (local backend only). */
 export type BackendSteering = Steering | readonly Intervention[];

@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CorruptFileError, FileNotFoundError, UnsupportedDtypeError } from '../errors.js';
 import { readJsonFile, sha256Bytes, sha256Files } from '../files/fs.js';
-import { Rng, fillNormal } from './random.js';
-import { FLOAT_DTYPES, SafetensorsFile, isFloatDtype, type TensorEntry } from './safetensors.js';
+import { Rng, fillNormal } from '../math/rng.js';
+import { FLOAT_DTYPES, SafetensorsFile, isFloatDtype, type TensorEntry } from '../files/safetensors.js';
 
 export interface WeightSource {
   /** Short description for errors. */

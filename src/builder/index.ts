@@ -14,7 +14,7 @@ import { writeModel } from '../onnx/io.js';
 import { selectSites, type SiteSelection } from '../hooks/sites.js';
 import { addLowRankSites } from '../hooks/lowrank.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type HooksManifest } from '../hooks/manifest.js';
-import { removeOnInterrupt } from '../files/interrupt.js';
+import { beforeCommit, removeOnInterrupt } from '../files/interrupt.js';
 import { withFs } from '../validate/paths.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
 import { gqaSupported, type AttentionKind } from './attention.js';
@@ -27,7 +27,7 @@ import { parseQuantization, quantizeWeights, type Quantization } from '../quanti
 
 export type { AttentionKind } from './attention.js';
 export { SUPPORTED_ARCHITECTURES, parseDecoderConfig, type DecoderConfig } from './config.js';
-export { SafetensorsFile, type TensorEntry } from './safetensors.js';
+export { SafetensorsFile, type TensorEntry } from '../files/safetensors.js';
 
 export interface BuildOptions {
   /** Overwrite an existing, non-empty output directory. */
@@ -66,12 +66,30 @@ export const TOKENIZER_FILES = [
   'vocab.json', 'merges.txt', 'tokenizer.model', 'added_tokens.json', 'chat_template.jinja',
 ] as const;
 
-export function buildModel(source: string, outDir: string, options: BuildOptions = {}): Promise<HooksManifest> {
-  return Promise.resolve().then(() => buildModelSync(source, outDir, options));
+export async function buildModel(source: string, outDir: string, options: BuildOptions = {}): Promise<HooksManifest> {
+  await Promise.resolve();
+  const staged = stageBuild(source, outDir, options);
+  try {
+    await beforeCommit(); // a signal received while the files were written ends the process here, output unmade
+  } catch (err) {
+    staged.abort();
+    throw err;
+  }
+  staged.commit();
+  return staged.manifest;
 }
 
 /** Synchronous form of {@link buildModel}. */
 export function buildModelSync(source: string, outDir: string, options: BuildOptions = {}): HooksManifest {
+  const staged = stageBuild(source, outDir, options);
+  staged.commit();
+  return staged.manifest;
+}
+
+interface StagedBuild { manifest: HooksManifest; commit(): void; abort(): void }
+
+/** Writes the whole build into a temp directory beside `outDir`; `commit()` renames it into place. */
+function stageBuild(source: string, outDir: string, options: BuildOptions): StagedBuild {
   const random = options.randomInit;
   if (random && !Number.isInteger(random.seed)) throw new InvalidArgumentError(`random-init seed must be an integer, got ${random.seed}`);
   if (options.attention !== undefined && options.attention !== 'standard' && options.attention !== 'gqa') {
@@ -152,13 +170,24 @@ export function buildModelSync(source: string, outDir: string, options: BuildOpt
       library: { name: LIBRARY_NAME, version: LIBRARY_VERSION },
     };
     writeManifest(tmp, manifest);
-    withFs(out, 'write', () => moveIntoPlace(tmp, out));
-    return manifest;
+    const abort = () => { rmSync(tmp, { recursive: true, force: true }); release(); };
+    return {
+      manifest,
+      abort,
+      commit: () => {
+        try {
+          withFs(out, 'write', () => moveIntoPlace(tmp, out));
+        } catch (err) {
+          abort();
+          throw err;
+        }
+        release();
+      },
+    };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  } finally {
     release();
+    throw err;
   }
 }
 

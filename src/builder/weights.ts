@@ -63,4 +63,3 @@ export class WeightWriter {
   }
 }
 
-export { copyScaled, transposeInto } from '../families/tensors.js';

@@ -18,7 +18,7 @@ import { localBackend } from '../backends/local.js';
 import { openaiBackend } from '../backends/openai.js';
 import type { Backend } from '../backends/types.js';
 import { UsageError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { numberOption } from '../validate/index.js';
 
 export interface BackendCliOptions {

@@ -1,8 +1,8 @@
 /** Resolving `--model` (or the default model) and session options for CLI commands. */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { HookedModel } from '../runtime/model.js';
-import { defaultModelDir } from '../runtime/default-model.js';
+import { HookedModel } from '../model/hooked-model.js';
+import { defaultModelDir } from '../model/default-model.js';
 import { UsageError } from '../errors.js';
 import { quantityOption, listOption } from '../validate/index.js';
 

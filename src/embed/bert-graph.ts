@@ -18,7 +18,7 @@ import { ConstantPool } from '../onnx/constants.js';
 import { GraphEditor, makeValueInfo, emptyModel } from '../onnx/graph.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version.js';
-import { transposeInto } from '../builder/weights.js';
+import { transposeInto } from '../families/tensors.js';
 import { BERT_EMBEDDINGS, bertLayerNames, type BertConfig } from './bert-config.js';
 import type { BertWeightSource } from './bert-weights.js';
 

@@ -5,7 +5,7 @@
  * which is accepted too.
  */
 import { CorruptFileError, ShapeMismatchError } from '../errors.js';
-import { SafetensorsFile } from '../builder/safetensors.js';
+import { SafetensorsFile } from '../files/safetensors.js';
 
 export interface BertWeightSource {
   /** The tensor `name` as float32, checked against `shape`. */

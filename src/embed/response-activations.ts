@@ -10,7 +10,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { PositionSelector } from '../generation/capture.js';
-import type { HookedModel, ModelInput } from '../runtime/model.js';
+import type { HookedModel, ModelInput } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
 
 /** site → mean activation over the response tokens ([hidden]). */

@@ -5,18 +5,18 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CorruptFileError, FileNotFoundError, OutputExistsError } from '../errors.js';
-import { fsError, isErrnoError } from '../validate/paths.js';
-import { removeOnInterrupt } from './interrupt.js';
+import { fsError } from '../validate/paths.js';
+import { beforeCommit, removeOnInterrupt } from './interrupt.js';
 
 /** A temp path in the same directory as `target`, so rename() stays atomic. */
 export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Creates `target`'s folder, with file-system errors typed. */
-function ensureParent(target: string): void {
+/** Creates `target`'s folder, with file-system errors typed; returns the topmost folder it made, if any. */
+function ensureParent(target: string): string | undefined {
   try {
-    mkdirSync(dirname(target), { recursive: true });
+    return mkdirSync(dirname(target), { recursive: true });
   } catch (err) {
     throw fsError(err, target, 'write');
   }
@@ -33,53 +33,96 @@ function writeSynced(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** Writes `data` to `target` atomically. */
-export function atomicWriteFile(target: string, data: string | Uint8Array): void {
-  ensureParent(target);
-  const tmp = tempPathFor(target);
-  const release = removeOnInterrupt(tmp);
-  try {
-    writeSynced(tmp, data);
-    renameSync(tmp, target);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw isErrnoError(err) ? fsError(err, target, 'write') : err;
-  } finally {
-    release();
+/**
+ * Files written to temp paths beside their targets and not yet in place.
+ * `commit()` renames them all in one synchronous run, so neither an error nor
+ * a signal leaves some of them new and some missing; `abort()` removes the
+ * temp files and any folder made for them. Until then a SIGINT/SIGTERM removes
+ * them too (see interrupt.ts).
+ */
+export class StagedFiles {
+  private readonly staged: { tmp: string; target: string }[] = [];
+  private readonly cleanups: (() => void)[] = [];
+  private readonly made: string[] = [];
+  private done = false;
+
+  constructor(files: readonly (readonly [string, string | Uint8Array])[]) {
+    try {
+      for (const [target, data] of files) {
+        const made = ensureParent(target);
+        if (made) { this.made.push(made); this.cleanups.push(removeOnInterrupt(made)); }
+        const tmp = tempPathFor(target);
+        this.staged.push({ tmp, target });
+        this.cleanups.push(removeOnInterrupt(tmp));
+        try {
+          writeSynced(tmp, data);
+        } catch (err) {
+          throw fsError(err, target, 'write');
+        }
+      }
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  /** The temp paths (for tests and messages). */
+  get tempPaths(): string[] { return this.staged.map((s) => s.tmp); }
+
+  commit(): void {
+    if (this.done) return;
+    try {
+      for (const { tmp, target } of this.staged) {
+        try {
+          renameSync(tmp, target);
+        } catch (err) {
+          throw fsError(err, target, 'write');
+        }
+      }
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.finish();
+  }
+
+  abort(): void {
+    if (this.done) return;
+    for (const { tmp } of this.staged) rmSync(tmp, { force: true });
+    for (const dir of this.made.reverse()) rmSync(dir, { recursive: true, force: true });
+    this.finish();
+  }
+
+  private finish(): void {
+    this.done = true;
+    for (const release of this.cleanups) release();
   }
 }
 
-/**
- * Writes several files as one unit: every file goes to a temp path first,
- * then all are renamed into place in one synchronous run, so neither an
- * error nor a signal leaves some of them new and some missing.
- */
+/** Writes `data` to `target` atomically. */
+export function atomicWriteFile(target: string, data: string | Uint8Array): void {
+  new StagedFiles([[target, data]]).commit();
+}
+
+/** Writes several files as one unit (see StagedFiles). */
 export function atomicWriteFiles(files: readonly (readonly [string, string | Uint8Array])[]): void {
-  const staged: { tmp: string; target: string; release: () => void }[] = [];
+  new StagedFiles(files).commit();
+}
+
+/**
+ * `atomicWriteFiles` for commands: after the temp files are written the
+ * event loop gets a turn (beforeCommit), so a signal received during the
+ * writes removes them and ends the process before anything is renamed.
+ */
+export async function writeFilesInterruptibly(files: readonly (readonly [string, string | Uint8Array])[]): Promise<void> {
+  const staged = new StagedFiles(files);
   try {
-    for (const [target, data] of files) {
-      ensureParent(target);
-      const tmp = tempPathFor(target);
-      staged.push({ tmp, target, release: removeOnInterrupt(tmp) });
-      try {
-        writeSynced(tmp, data);
-      } catch (err) {
-        throw fsError(err, target, 'write');
-      }
-    }
-    for (const { tmp, target } of staged) {
-      try {
-        renameSync(tmp, target);
-      } catch (err) {
-        throw fsError(err, target, 'write');
-      }
-    }
-  } finally {
-    for (const { tmp, release } of staged) {
-      rmSync(tmp, { force: true });
-      release();
-    }
+    await beforeCommit();
+  } catch (err) {
+    staged.abort();
+    throw err;
   }
+  staged.commit();
 }
 
 export function writeAll(fd: number, data: Uint8Array, position?: number): void {

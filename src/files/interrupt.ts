@@ -59,3 +59,29 @@ export function installInterruptHandlers(report: (signal: string) => void = () =
     });
   }
 }
+
+/** Set to `write` to stop every interruptible write at its commit point, for tests that deliver a signal there. */
+export const TEST_PAUSE_ENV = 'ONNX_STEER_TEST_PAUSE_AT';
+
+/** Resolves after the event loop has passed its poll phase once (where signals are dispatched). */
+function pastPoll(): Promise<void> {
+  return new Promise((done) => { setImmediate(() => { setImmediate(done); }); });
+}
+
+/**
+ * The point between writing outputs to their temp paths and renaming them
+ * into place. Writes are synchronous, so a SIGINT/SIGTERM that arrives while
+ * they run is only handled when the event loop next polls: awaiting this
+ * before the renames lets that happen first, so the handler removes the temp
+ * paths and exits instead of the output appearing after the user asked to
+ * stop. With ONNX_STEER_TEST_PAUSE_AT=write the process announces the pause on
+ * stderr (naming the temp paths in flight) and waits there, up to a minute,
+ * for the signal a test sends.
+ */
+export async function beforeCommit(stage = 'write'): Promise<void> {
+  if (process.env[TEST_PAUSE_ENV] === stage) {
+    process.stderr.write(`onnx-steer: paused at ${stage} (${TEST_PAUSE_ENV}); in flight: ${pendingCleanups().join(', ')}\n`);
+    await new Promise((done) => setTimeout(done, 60_000));
+  }
+  await pastPoll();
+}

@@ -11,7 +11,7 @@ import { CompiledPlan } from '../steering/compile.js';
 import { planRowCount, validatePlan } from '../steering/plan.js';
 import { resolveOptions, type GenerateOptions } from './options.js';
 import { repetitionPenalty, temperature, type LogitsProcessor } from './processors.js';
-import { Rng, rowSeed } from './rng.js';
+import { Rng, rowSeed } from '../math/rng.js';
 import { Sampler, logSoftmaxAt } from './sampler.js';
 import { eosToken, firstFinish, maxNewTokens, stopStrings, truncateAtStop, type FinishReason, type StoppingCriterion } from './stopping.js';
 import { IncrementalDecoder } from './streamer.js';

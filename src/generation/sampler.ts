@@ -3,7 +3,7 @@
  * after top-k, top-p and min-p filtering. Buffers are allocated once per
  * sampler and reused for every token.
  */
-import type { Rng } from './rng.js';
+import type { Rng } from '../math/rng.js';
 
 export interface SamplerOptions {
   /** 0 means greedy. */

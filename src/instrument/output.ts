@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { FileSystemError } from '../errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { guardOutput } from '../files/fs.js';
-import { removeOnInterrupt } from '../files/interrupt.js';
+import { beforeCommit, removeOnInterrupt } from '../files/interrupt.js';
 import { withFs } from '../validate/paths.js';
 
 export async function writeDirectoryAtomically(target: string, force: boolean, write: (tmpDir: string) => Promise<void>): Promise<void> {
@@ -23,12 +23,14 @@ export async function writeDirectoryAtomically(target: string, force: boolean, w
   const release = removeOnInterrupt(tmp);
   try {
     await write(tmp);
+    await beforeCommit();
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     release();
     throw err;
   }
   release();
+  // From here on, synchronous renames: a signal is handled once the output is whole.
   if (existsSync(out)) {
     const old = join(parent, `.${basename(out)}.${tag}.old`);
     renameSync(out, old);

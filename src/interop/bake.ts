@@ -23,6 +23,8 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, UnsupportedArchitectureError, UnsupportedDtypeError } from '../errors.js';
 import { tempPathFor } from '../files/fs.js';
+import { removeOnInterrupt } from '../files/interrupt.js';
+import { withFs } from '../validate/paths.js';
 import { readManifest, type HooksManifest } from '../hooks/manifest.js';
 import { floatTensor } from '../onnx/attributes.js';
 import { GraphEditor } from '../onnx/graph.js';
@@ -171,6 +173,16 @@ function siteDirections(m: HooksManifest, vector: SteeringVector): void {
 
 /** Bakes `options.vector` into the hooked model in `modelDir`, writing a standalone model to `outDir`. */
 export function bakeModel(modelDir: string, outDir: string, options: BakeOptions): BakeReport {
+  const staged = stageBake(modelDir, outDir, options);
+  staged.commit();
+  return staged.report;
+}
+
+/** A baked model written to a temp directory beside its output: `commit()` renames it into place, `abort()` removes it. */
+export interface StagedBake { report: BakeReport; tmp: string; commit(): void; abort(): void }
+
+/** {@link bakeModel} up to the final rename (the CLI lets a pending signal through before committing). */
+export function stageBake(modelDir: string, outDir: string, options: BakeOptions): StagedBake {
   const operator = options.operator ?? 'add';
   if (!Number.isFinite(options.strength)) throw new InvalidArgumentError(`strength must be a finite number, got ${options.strength}`);
   const manifest = readManifest(modelDir);
@@ -233,22 +245,39 @@ export function bakeModel(modelDir: string, outDir: string, options: BakeOptions
   }
   editor.topologicalSort();
 
-  // 4. Write the folder through a temp directory, then rename.
+  // 4. Write the folder through a temp directory (removed on SIGINT/SIGTERM too), then rename.
   const tmp = tempPathFor(outDir);
+  const release = removeOnInterrupt(tmp);
+  const abort = () => { rmSync(tmp, { recursive: true, force: true }); release(); };
   try {
-    mkdirSync(join(tmp, 'onnx'), { recursive: true });
-    // inline weights below protobuf's 2 GiB limit: transformers.js loads a single file without extra config
-    const bytes = graph.initializer.reduce((sum, t) => sum + tensorByteLength(t), 0);
-    writeModel(loaded.model, join(tmp, 'onnx', 'model.onnx'), { sourceDir: loaded.dir, externalData: bytes < 1.8 * 2 ** 30 ? 'never' : 'always' });
-    for (const f of TOKENIZER_FILES) if (existsSync(join(modelDir, f))) copyFileSync(join(modelDir, f), join(tmp, f));
-    if (existsSync(outDir)) rmSync(outDir, { recursive: true, force: true });
-    mkdirSync(dirname(outDir), { recursive: true });
-    renameSync(tmp, outDir);
+    withFs(outDir, 'write', () => {
+      mkdirSync(join(tmp, 'onnx'), { recursive: true });
+      // inline weights below protobuf's 2 GiB limit: transformers.js loads a single file without extra config
+      const bytes = graph.initializer.reduce((sum, t) => sum + tensorByteLength(t), 0);
+      writeModel(loaded.model, join(tmp, 'onnx', 'model.onnx'), { sourceDir: loaded.dir, externalData: bytes < 1.8 * 2 ** 30 ? 'never' : 'always' });
+      for (const f of TOKENIZER_FILES) if (existsSync(join(modelDir, f))) copyFileSync(join(modelDir, f), join(tmp, f));
+    });
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
+    abort();
     throw err;
   }
-  return { output: outDir, operator, added, orthogonalized, removedInputs, removedOutputs };
+  const report = { output: outDir, operator, added, orthogonalized, removedInputs, removedOutputs };
+  return {
+    report, tmp, abort,
+    commit: () => {
+      try {
+        withFs(outDir, 'write', () => {
+          if (existsSync(outDir)) rmSync(outDir, { recursive: true, force: true });
+          mkdirSync(dirname(outDir), { recursive: true });
+          renameSync(tmp, outDir);
+        });
+      } catch (err) {
+        abort();
+        throw err;
+      }
+      release();
+    },
+  };
 }
 
 /** Drops nodes whose outputs nothing reads (the hook subgraphs), and unused initializers. */

@@ -17,7 +17,7 @@ import { captureResponseActivations } from '../embed/response-activations.js';
 import type { MiniLMEmbedder } from '../embed/minilm.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward, RewardItem } from '../rewards/types.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { meanCI } from '../selection/stats.js';
 import { SteeringVector, modelIdentity } from '../vectors/vector.js';
 import { assignToCentroids, clusterPoints, type ClusterMethod } from './cluster.js';

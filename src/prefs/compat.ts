@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelMismatchError } from '../errors.js';
 import { readManifest } from '../hooks/manifest.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { readJsonFile } from '../files/fs.js';
 
 function canonical(value: unknown): unknown {

@@ -3,7 +3,7 @@
  * a steering plan) against one or more reference models on preference pairs,
  * by forward passes only.
  *
- * Pairs follow the project's convention (src/vectors/encode.ts): one text is
+ * Pairs follow the project's convention (src/pairs/encode.ts): one text is
  * the prompt, a space and the response, tokenized at once with BOS as the
  * tokenizer adds it; the response starts where the text's ids leave the
  * prompt's own ids. The policy's tokenizer encodes every pair once and every
@@ -12,10 +12,10 @@
  * rejected response (score(), one batched call per pair and model).
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { SteeringPlan } from '../steering/plan.js';
-import { encodePairs, type EncodedPair } from '../vectors/encode.js';
-import type { PairDataset } from '../vectors/pairs.js';
+import { encodePairs, type EncodedPair } from '../pairs/encode.js';
+import type { PairDataset } from '../pairs/pairs.js';
 import { checkSameVocabulary } from './compat.js';
 import {
   checkCriterionParams, DEFAULT_CRITERION_PARAMS, preferenceCriteria, type CriterionParams, type PolicyLogprobs, type SideLogprobs,

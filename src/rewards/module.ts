@@ -32,7 +32,8 @@ export function parseModuleRef(spec: string, body: string): ModuleRef {
   return { module, exportName };
 }
 
-function looksLikePath(m: string): boolean {
+/** A module reference that names a file (relative, absolute, or by a script extension) rather than a package. */
+export function looksLikePath(m: string): boolean {
   return m.startsWith('.') || isAbsolute(m) || /\.(c|m)?(j|t)s$/.test(m);
 }
 

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { FileNotFoundError, InvalidArgumentError, InvalidDataError, ShapeMismatchError } from '../errors.js';
 import { captureResponseActivations } from '../embed/response-activations.js';
 import { readJsonFile } from '../files/fs.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { RewardKind } from './spec.js';
 import { defineReward, type ProbeDirection, type Reward, type RewardItem } from './types.js';
 

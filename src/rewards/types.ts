@@ -5,7 +5,7 @@
  * candidate otherwise, so a NaN is never averaged into a result.
  */
 import { RewardValueError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 
 export interface RewardItem {
   prompt: string;

@@ -13,11 +13,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { UnknownRewardError } from '../errors.js';
-import { loadUserFunction, parseModuleRef, verifierReward } from './module.js';
+import { loadUserFunction, looksLikePath, parseModuleRef, verifierReward } from './module.js';
 import type { RewardKind } from './spec.js';
 import { defineReward, type Reward, type RewardItem } from './types.js';
 
 export const VERIFIER_KINDS = ['regex', 'keywords', 'json-schema', 'names-again', 'quoted-speech', '<module>#<export>'] as const;
+const VERIFIER_USAGES = ['regex:<pattern>', 'keywords:<w1,w2,…>[@all]', 'json-schema:<schema.json>', 'names-again[:<tokens>][:eos]', 'quoted-speech', '<module>#<export>'];
 
 function boolReward(spec: string, test: (item: RewardItem) => boolean): Reward {
   return defineReward(spec, 'verifier', [], (items) => items.map((it) => (test(it) ? 1 : 0)));
@@ -116,6 +117,11 @@ export async function parseVerifier(spec: string, body: string, ctx: VerifierCon
     case 'quoted-speech':
       return boolReward(spec, (it) => /["“][^"“”]*[\p{L}][^"“”]*["”]/u.test(it.response));
     default: {
+      // The module form is explicit: `<module>#<export>`, or a file path. Anything
+      // else is a misspelt verifier kind, not a package to import.
+      if (!body.includes('#') && !looksLikePath(body)) {
+        throw new UnknownRewardError(spec, `unknown verifier "${kind}" in "${spec}" (verifiers: ${VERIFIER_USAGES.join(', ')})`);
+      }
       const ref = parseModuleRef(spec, body);
       return verifierReward(spec, ref, await loadUserFunction(ref, cwd));
     }

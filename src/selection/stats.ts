@@ -17,7 +17,7 @@
  *   tight when every response has small probability under π_ref.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { Rng } from '../generation/rng.js';
+import { Rng } from '../math/rng.js';
 import { words } from '../utilities/lexical.js';
 
 export interface Interval {

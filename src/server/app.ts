@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { Scheduler, type SchedulerOptions } from '../serving/scheduler.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import { VectorRegistry } from './registry.js';

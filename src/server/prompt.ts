@@ -4,7 +4,7 @@
  * line ("\n\n"), without role markers, and encoded with the model's special
  * tokens (BOS), so a base model simply continues the text.
  */
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { ChatMessage } from '../runtime/tokenizer.js';
 import { badRequest } from './errors.js';
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { GenerationRequest, JobEvent, JobResult } from '../serving/job.js';
 import type { JobHandle, Scheduler } from '../serving/scheduler.js';
 import { ApiError, badRequest, errorBody, toApiError } from './errors.js';

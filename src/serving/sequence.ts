@@ -8,7 +8,7 @@
  * string, so a stop string never reaches the client, not even in part.
  */
 import { repetitionPenalty, temperature, type LogitsProcessor } from '../generation/processors.js';
-import { Rng } from '../generation/rng.js';
+import { Rng } from '../math/rng.js';
 import { Sampler, logSoftmaxAt } from '../generation/sampler.js';
 import { IncrementalDecoder } from '../generation/streamer.js';
 import { truncateAtStop } from '../generation/stopping.js';

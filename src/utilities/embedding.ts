@@ -10,7 +10,7 @@
  */
 import { MiniLMEmbedder } from '../embed/minilm.js';
 import { InvalidArgumentError, UnknownUtilityError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { cosineMatrix } from './cosine.js';
 import type { UtilityKind } from './spec.js';
 import { settle, type Utility, type UtilityItem } from './types.js';

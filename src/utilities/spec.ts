@@ -4,7 +4,7 @@
  * text after the colon to a Utility. See registry.ts.
  */
 import type { MiniLMEmbedder } from '../embed/minilm.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { ChrFOptions } from './lexical.js';
 import type { Utility } from './types.js';
 

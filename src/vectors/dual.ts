@@ -18,14 +18,14 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InvalidArgumentError, ModelMismatchError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { sha256Files } from '../files/fs.js';
-import { encodePairs, type EncodedPair } from './encode.js';
+import { encodePairs, type EncodedPair } from '../pairs/encode.js';
 import { effectCurve, fluentRange, type EffectPoint } from './effect.js';
 import type { LowRankArrays, SiteMeta } from './format.js';
 import { fitLowRankMap, type LowRankFitOptions } from './lowrank-fit.js';
 import { meanDiff } from './methods.js';
-import type { PairDataset } from './pairs.js';
+import type { PairDataset } from '../pairs/pairs.js';
 import { DEFAULT_RESPONSE_TOKENS } from './positions.js';
 import { l2norm, type ContrastSamples } from './samples.js';
 import { fitFolds, separability } from './separability.js';

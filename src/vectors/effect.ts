@@ -12,9 +12,9 @@
  *
  * Instruction contrasts have one response, so they get fluency only.
  */
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
-import type { EncodedPair } from './encode.js';
+import type { EncodedPair } from '../pairs/encode.js';
 
 export interface EffectPoint {
   strength: number;

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CorruptFileError, InvalidArgumentError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { Intervention } from '../steering/plan.js';
 import { mustExist } from '../files/fs.js';
 import type { Judge } from './judges.js';

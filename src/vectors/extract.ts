@@ -6,15 +6,15 @@
  */
 import { basename } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import { checkSameVocabulary } from '../prefs/compat.js';
 import { pairLogprobs } from '../prefs/score.js';
 import { criterionCurve } from '../prefs/strength-criterion.js';
-import { encodePairs } from './encode.js';
+import { encodePairs } from '../pairs/encode.js';
 import { curveFromScores, effectScores, fluentRange, type EffectPoint } from './effect.js';
 import type { SiteMeta } from './format.js';
 import { methodSpec } from './methods.js';
-import type { PairDataset } from './pairs.js';
+import type { PairDataset } from '../pairs/pairs.js';
 import { formatReadPosition, type ReadPosition } from './positions.js';
 import { l2norm, meanDifferenceNorm, meanRowNorm } from './samples.js';
 import { separability } from './separability.js';

@@ -13,8 +13,8 @@
  */
 import { InvalidArgumentError, InvalidSpecError } from '../errors.js';
 import type { PositionSelector } from '../generation/capture.js';
-import type { HookedModel } from '../runtime/model.js';
-import type { EncodedPair } from './encode.js';
+import type { HookedModel } from '../model/hooked-model.js';
+import type { EncodedPair } from '../pairs/encode.js';
 import type { ContrastSamples } from './samples.js';
 
 export type ReadPosition =

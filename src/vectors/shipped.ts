@@ -5,7 +5,7 @@
  * read these recipes.
  */
 import { join } from 'node:path';
-import { packageRoot } from '../runtime/default-model.js';
+import { packageRoot } from '../model/default-model.js';
 
 export interface ShippedRecipe {
   name: string;

@@ -264,9 +264,12 @@ export class SteeringVector {
 
   toJSON(): VectorFile { return toVectorFile(this.meta, this.dirs, this.maps); }
 
+  /** The vector file's text, as `save()` writes it. */
+  fileText(): string { return `${JSON.stringify(this.toJSON(), null, 2)}\n`; }
+
   /** Writes the vector file atomically. */
   save(path: string): void {
-    atomicWriteFile(path, `${JSON.stringify(this.toJSON(), null, 2)}\n`);
+    atomicWriteFile(path, this.fileText());
   }
 
   static fromJSON(raw: unknown, where = '<vector>'): SteeringVector {

@@ -10,7 +10,7 @@ import { vectorProbeLoader } from '../../src/ab/vector-probe.js';
 import { captureResponseActivations } from '../../src/embed/response-activations.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { parseReward } from '../../src/rewards/parse.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { parseUtility } from '../../src/utilities/parse.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { loadDefault } from '../helpers/models.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runAB } from '../../src/ab/harness.js';
 import { main } from '../../src/cli/program.js';
 import { parseReward } from '../../src/rewards/parse.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { createServer, type SteeringServer } from '../../src/server/app.js';
 import { parseUtility } from '../../src/utilities/parse.js';
 import { SteeringVector } from '../../src/vectors/vector.js';

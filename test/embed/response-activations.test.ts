@@ -7,7 +7,7 @@ import { captureResponseActivations } from '../../src/embed/response-activations
 import { parseReward } from '../../src/rewards/parse.js';
 import { probeReward } from '../../src/rewards/probe.js';
 import type { RewardItem } from '../../src/rewards/types.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { cosine } from '../../src/utilities/cosine.js';
 import { parseUtility } from '../../src/utilities/parse.js';
 import { loadDefault } from '../helpers/models.js';

@@ -10,14 +10,14 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseDecoderConfig } from '../../src/builder/config.js';
-import { SafetensorsFile } from '../../src/builder/safetensors.js';
+import { SafetensorsFile } from '../../src/files/safetensors.js';
 import { SteeringError } from '../../src/errors.js';
 import { readJsonFile } from '../../src/files/fs.js';
 import { f32Bytes, GgmlType, meta, parseGguf, writeGguf } from '../../src/gguf/index.js';
 import { readManifest } from '../../src/hooks/manifest.js';
 import { readModel } from '../../src/onnx/io.js';
 import { TextTokenizer } from '../../src/runtime/tokenizer.js';
-import { parsePairs } from '../../src/vectors/pairs.js';
+import { parsePairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 
 export interface FuzzTarget {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Rng } from '../../src/generation/rng.js';
+import { Rng } from '../../src/math/rng.js';
 import { Sampler, argmax, logSoftmaxAt } from '../../src/generation/sampler.js';
 
 function frequencies(logits: number[], opts: ConstructorParameters<typeof Sampler>[1], draws = 20_000): number[] {

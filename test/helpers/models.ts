@@ -1,6 +1,6 @@
 /** Builds (once per cache) the hooked default model used by integration tests. */
-import { defaultModelDir } from '../../src/runtime/default-model.js';
-import { HookedModel } from '../../src/runtime/model.js';
+import { defaultModelDir } from '../../src/model/default-model.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
 
 let dirPromise: Promise<string> | undefined;
 

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { instrumentModel } from '../../src/instrument/index.js';
-import { HookedModel } from '../../src/runtime/model.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
 import { FIXTURES, tempDir } from '../helpers/paths.js';
 import { defaultDir } from '../helpers/models.js';
 

@@ -8,7 +8,7 @@ import { bakeModel } from '../../src/interop/bake.js';
 import { makeValueInfo } from '../../src/onnx/graph.js';
 import { readModel, writeModel } from '../../src/onnx/io.js';
 import { DataType } from '../../src/onnx/proto.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import type { Intervention } from '../../src/steering/plan.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';

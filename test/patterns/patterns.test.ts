@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registerPatterns } from '../../src/cli/commands/patterns.js';
 import { InvalidArgumentError, UsageError } from '../../src/errors.js';
-import { Rng } from '../../src/generation/rng.js';
+import { Rng } from '../../src/math/rng.js';
 import { assignToCentroids, clusterPoints, silhouette } from '../../src/patterns/cluster.js';
 import { bonVerifier, confidence, patternStats, patternWeighted, poolMass, random, wilson, type PatternCandidate } from '../../src/patterns/stats.js';
 import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../src/errors.js';
@@ -133,7 +133,7 @@ describe('onnx-steer patterns: bad input', () => {
     const prompts = join(work.path, 'p.jsonl');
     writeFileSync(prompts, '{"prompt": "Tom had a ball. "}\n{"prompt": "Mia had a cat. "}\n');
     const out = join(work.path, 'report');
-    await expect(cli('patterns', '--prompts', prompts, '--n', '4', '--clusters', '5', '--verifier', 'quoted-speech', '-o', out)).rejects.toThrow(/N < clusters/);
+    await expect(cli('patterns', '--prompts', prompts, '--n', '4', '--clusters', '5', '--verifier', 'quoted-speech', '-o', out)).rejects.toThrow(/--clusters 5 is more than the 4 pooled training candidates \(1 training prompts × --n 4\)/);
     await expect(cli('patterns', '--prompts', prompts, '--clusters', 'many', '--verifier', 'quoted-speech', '-o', out)).rejects.toThrow(UsageError);
     await expect(cli('patterns', '--prompts', prompts, '-o', out)).rejects.toThrow(/--verifier/);
     expect(existsSync(out)).toBe(false);

@@ -16,8 +16,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePreferencePairs, scorePreferences } from '../../src/prefs/score.js';
-import type { HookedModel } from '../../src/runtime/model.js';
-import { parsePairs } from '../../src/vectors/pairs.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
+import { parsePairs } from '../../src/pairs/pairs.js';
 import { loadDefault } from '../helpers/models.js';
 import { hasShared, REFERENCE, TINYSTORIES } from '../helpers/paths.js';
 

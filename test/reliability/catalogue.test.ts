@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
 import { CorruptFileError, InvalidArgumentError, InvalidDataError, SteeringError } from '../../src/errors.js';
-import type { HookedModel } from '../../src/runtime/model.js';
-import { parsePairs } from '../../src/vectors/pairs.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
+import { parsePairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
 import { REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
@@ -83,6 +83,7 @@ beforeAll(async () => {
   writeFileSync(W('badformat/hooks.json'), '{"format": "x"}');
   copyFileSync(PAIRS, W('pairs.jsonl'));
   writeFileSync(W('prompts-empty.jsonl'), '');
+  writeFileSync(W('prompts2.jsonl'), '{"prompt": "Once upon a time"}\n{"prompt": "One day"}\n');
 }, 300_000);
 
 afterAll(async () => {
@@ -184,6 +185,15 @@ const CLI: CliCase[] = [
   ['an unknown bake operator', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=2`, '--operator', 'bogus', '-o', W('baked')], 2, /--operator must be add, ablate or ablate-add, got "bogus"/],
   ['a port out of range', () => ['serve', '--model', modelDir, '--port', '70000'], 2, /--port must be in \[0, 65535\]/],
   ['a zero batch for the server', () => ['serve', '--model', modelDir, '--max-batch', '0'], 2, /--max-batch must be ≥ 1/],
+  // Verifiers and patterns.
+  ['an unknown verifier kind', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'verifier:nonsense:x', '--n', '2', '--max-new-tokens', '2'], 2, /unknown verifier "nonsense" in "verifier:nonsense:x" \(verifiers: regex:<pattern>, .*<module>#<export>\)/],
+  ['a bare unknown verifier', () => ['patterns', '--model', modelDir, '--prompts', W('prompts2.jsonl'), '--n', '2', '--verifier', 'nonsense', '--max-new-tokens', '2'], 2, /unknown verifier "nonsense"/],
+  ['a verifier module that is not there', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', `verifier:${W('nope.mjs')}#f`, '--n', '2', '--max-new-tokens', '2'], 1, /cannot load .*nope\.mjs#f: file not found/],
+  ['zero patterns', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--clusters', '0'], 2, /--clusters must be auto or an integer ≥ 1, got "0"/],
+  ['patterns in hex', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--clusters', '0x2'], 2, /--clusters must be auto or an integer/],
+  ['more patterns than pooled candidates', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--n', '4', '--verifier', 'quoted-speech', '--clusters', '5'], 2, /--clusters 5 is more than the 4 pooled training candidates \(1 training prompts × --n 4\)/],
+  ['patterns with a word as strength', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--strengths', '1,strong'], 2, /--strengths entries must be a number in \[-1000000, 1000000\], got "strong"/],
+  ['patterns with one sample per prompt', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--n', '1'], 2, /--n must be ≥ 2/],
 ];
 
 describe('bad-input catalogue: CLI', () => {

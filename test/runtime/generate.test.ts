@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HookedModel } from '../../src/runtime/model.js';
-import { rowSeed } from '../../src/generation/rng.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
+import { rowSeed } from '../../src/math/rng.js';
 import type { GenerationResult } from '../../src/generation/generate.js';
 import { logSoftmaxAt } from '../../src/generation/sampler.js';
 import { HookNotFoundError, InvalidArgumentError } from '../../src/errors.js';

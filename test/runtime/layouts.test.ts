@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { instrumentModel } from '../../src/instrument/index.js';
 import { ModelRunner } from '../../src/runtime/runner.js';
 import { generate } from '../../src/generation/generate.js';
-import { HookedModel } from '../../src/runtime/model.js';
+import { HookedModel } from '../../src/model/hooked-model.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { CompiledPlan } from '../../src/steering/compile.js';
 import { DECODERS, REFERENCE, tempDir } from '../helpers/fixtures.js';

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, UnknownSelectorError } from '../../src/errors.js';
-import { Rng } from '../../src/generation/rng.js';
+import { Rng } from '../../src/math/rng.js';
 import { getSelector } from '../../src/selection/registry.js';
 import { bon, klBon, lengthBon, mbr, mbrBon, meanUtility, softKl, type SelectionInput } from '../../src/selection/selectors.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { Rng } from '../../src/generation/rng.js';
+import { Rng } from '../../src/math/rng.js';
 import { bonKlBound, distinctN, klMonteCarlo, meanCI, perplexity, winRate } from '../../src/selection/stats.js';
 
 describe('meanCI', () => {

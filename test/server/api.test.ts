@@ -1,7 +1,7 @@
 /** The OpenAI-compatible API through the official openai client. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerGenerate } from '../../src/cli/commands/generate.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { runCommands } from '../helpers/cli.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
 import { MODEL, VECTORS, startServer, type Running } from './helpers.js';

@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type OpenAI from 'openai';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { loadDefault } from '../helpers/models.js';
 import { MODEL, startServer, type Running } from './helpers.js';
 

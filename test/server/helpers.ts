@@ -2,7 +2,7 @@
 import OpenAI from 'openai';
 import { join } from 'node:path';
 import { createServer, type ServerOptions, type SteeringServer } from '../../src/server/app.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { REPO } from '../helpers/paths.js';
 
 export const VECTORS = join(REPO, 'vectors', 'tinystories-656k');

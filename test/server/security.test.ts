@@ -2,7 +2,7 @@
 import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { loadDefault } from '../helpers/models.js';
 import { tempDir } from '../helpers/paths.js';
 import { MODEL, VECTORS, post, startServer, type Running } from './helpers.js';

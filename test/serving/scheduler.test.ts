@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateOptions } from '../../src/generation/options.js';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { Scheduler } from '../../src/serving/scheduler.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { loadDefault } from '../helpers/models.js';

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ModelMismatchError } from '../../src/errors.js';
-import { rowSeed } from '../../src/generation/rng.js';
-import type { HookedModel } from '../../src/runtime/model.js';
-import { Steering } from '../../src/steering/steering.js';
+import { rowSeed } from '../../src/math/rng.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
+import { Steering } from '../../src/vectors/steering.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { loadDefault } from '../helpers/models.js';
 import { REPO } from '../helpers/paths.js';

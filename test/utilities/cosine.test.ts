@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Matrix } from 'ml-matrix';
 import { ShapeMismatchError } from '../../src/errors.js';
-import { Rng } from '../../src/generation/rng.js';
+import { Rng } from '../../src/math/rng.js';
 import { cosine, cosineMatrix } from '../../src/utilities/cosine.js';
 import { hiddenUtility } from '../../src/utilities/embedding.js';
 

@@ -1,7 +1,7 @@
 /** Reduced-rank ridge fits on synthetic data with a known map. */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { Rng } from '../../src/generation/rng.js';
+import { Rng } from '../../src/math/rng.js';
 import { fitLowRankMap, type LowRankData } from '../../src/vectors/lowrank-fit.js';
 
 const H = 24;

@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import { evaluateSteering, loadPrompts, type EvaluationReport } from '../../src/vectors/evaluate.js';
 import { extractVector } from '../../src/vectors/extract.js';
 import { judgeByName } from '../../src/vectors/judges.js';
-import { loadPairs } from '../../src/vectors/pairs.js';
+import { loadPairs } from '../../src/pairs/pairs.js';
 import { parseReadPosition } from '../../src/vectors/positions.js';
 import { HELDOUT_PROMPTS, SHIPPED } from '../../src/vectors/shipped.js';
 import { SteeringVector } from '../../src/vectors/vector.js';

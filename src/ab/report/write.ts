@@ -9,7 +9,7 @@
  * argmax over i in subset of proxy[i] + β·mean_{j in subset} utility[i][j].
  */
 import { join } from 'node:path';
-import { atomicWriteFiles } from '../../files/fs.js';
+import { writeFilesInterruptibly } from '../../files/fs.js';
 import type { ABResult } from '../harness.js';
 import type { Pool } from '../pool.js';
 import { renderCharts, type RenderedCharts } from './charts.js';
@@ -86,6 +86,6 @@ export async function writeReport(dir: string, r: ABResult): Promise<WrittenRepo
     [CHART_FILES.proxyVsGold, charts.proxyVsGold],
     [CHART_FILES.rewardVsN, charts.rewardVsN],
   ];
-  atomicWriteFiles(files.map(([name, text]) => [join(dir, name), text] as const));
+  await writeFilesInterruptibly(files.map(([name, text]) => [join(dir, name), text] as const));
   return { dir, files: files.map(([name]) => join(dir, name)), charts };
 }

@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_CRITERION_PARAMS, type CriterionParams } from '../../prefs/criteria.js';
 import { CRITERIA, isCriterionName, type CriterionName } from '../../prefs/strength-criterion.js';
-import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
-import { HookedModel } from '../../runtime/model.js';
+import { hookedModelDir } from '../../model/checkpoint-cache.js';
+import { HookedModel } from '../../model/hooked-model.js';
 import { parseFloatOption } from '../common.js';
 import { sessionOptions, type ModelCliOptions } from '../model-option.js';
 

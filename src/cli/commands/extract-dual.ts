@@ -1,10 +1,11 @@
 /** `onnx-steer extract --method rahf-dual`: the difference of two tuned models on the same texts. */
 import { UsageError } from '../../errors.js';
+import { writeFilesInterruptibly } from '../../files/fs.js';
 import type { LowRankFitOptions } from '../../vectors/lowrank-fit.js';
-import { hookedModelDir } from '../../runtime/checkpoint-cache.js';
-import { HookedModel } from '../../runtime/model.js';
+import { hookedModelDir } from '../../model/checkpoint-cache.js';
+import { HookedModel } from '../../model/hooked-model.js';
 import { defaultDualSites, extractDualVector } from '../../vectors/dual.js';
-import { loadPairs } from '../../vectors/pairs.js';
+import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { parseListOption, printJson } from '../common.js';
 import { sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';
@@ -52,7 +53,7 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
       ...(lowRank ? { lowRank } : {}),
       ...(progress ? { onProgress: progress } : {}),
     });
-    result.vector.save(output);
+    await writeFilesInterruptibly([[output, result.vector.fileText()]]);
     if (opts.json) {
       const { sites: siteList, ...file } = result.vector.toJSON();
       printJson({ output, vector: { ...file, sites: siteList.map(({ direction: _d, ...rest }) => rest) }, ...(result.curve ? { curve: result.curve } : {}) });

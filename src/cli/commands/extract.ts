@@ -1,4 +1,5 @@
 /** `onnx-steer extract`: a steering vector from a pairs file. */
+import { writeFilesInterruptibly } from '../../files/fs.js';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { extractVector } from '../../vectors/extract.js';
@@ -6,7 +7,7 @@ import { RAHF_DUAL } from '../../vectors/dual.js';
 import { runDual } from './extract-dual.js';
 import { summarizeVector } from './vector-summary.js';
 import { methodNames } from '../../vectors/methods.js';
-import { loadPairs } from '../../vectors/pairs.js';
+import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
@@ -84,7 +85,7 @@ export function registerExtract(program: Command): void {
           ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
           ...(progress ? { onProgress: progress } : {}),
         });
-        result.vector.save(opts.output);
+        await writeFilesInterruptibly([[opts.output, result.vector.fileText()]]);
         if (opts.json) {
           const { sites: siteList, ...file } = result.vector.toJSON();
           printJson({ output: opts.output, vector: { ...file, sites: siteList.map(({ direction: _d, ...rest }) => rest) }, ...(result.sweep ? { sweep: result.sweep } : {}), ...(result.curve ? { curve: result.curve } : {}) });

@@ -5,11 +5,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { guardOutput } from '../../files/fs.js';
+import { guardOutput, writeFilesInterruptibly } from '../../files/fs.js';
 import { readManifest } from '../../hooks/manifest.js';
 import { exportControlVector, importControlVector, readControlVector } from '../../interop/control-vector.js';
 import { SteeringVector } from '../../vectors/vector.js';
-import { bakeModel } from '../../interop/bake.js';
+import { stageBake } from '../../interop/bake.js';
+import { beforeCommit } from '../../files/interrupt.js';
 import { parseFloatOption, parseListOption, printJson } from '../common.js';
 import { resolveModelDir } from '../model-option.js';
 import { parseOperator, parsePositions, parseVectorArg } from './steering-options.js';
@@ -66,13 +67,13 @@ export function registerImport(program: Command): void {
     .option('--name <name>', 'name recorded in the vector (default: the file name)')
     .option('--force', 'overwrite the output')
     .option('--json', 'print one JSON document')
-    .action((file: string, opts: ImportCliOptions) => {
+    .action(async (file: string, opts: ImportCliOptions) => {
       if (!opts.output) throw new UsageError('import needs -o <vector.json>');
       const output = resolve(opts.output);
       guardOutput(output, opts.force ?? false);
       const manifest = readManifest(resolve(opts.model ?? ''));
       const vector = importControlVector(resolve(file), { model: manifest, ...(opts.name !== undefined ? { name: opts.name } : {}) });
-      vector.save(output);
+      await writeFilesInterruptibly([[output, vector.fileText()]]);
       if (opts.json) printJson({ output, sites: vector.sites, derivation: vector.meta.derivation });
       else process.stdout.write(`wrote ${output}: ${vector.sites.length} site(s) (${vector.sites.join(', ')}); ${vector.meta.derivation ?? ''}\n`);
     });
@@ -99,7 +100,15 @@ export function registerBake(program: Command): void {
       let vector = SteeringVector.load(resolve(path));
       if (opts.sites) vector = vector.restrictToSites(opts.sites);
       const modelDir = await resolveModelDir({ ...(opts.model !== undefined ? { model: opts.model } : {}), ...(opts.json !== undefined ? { json: opts.json } : {}) });
-      const report = bakeModel(resolve(modelDir), resolve(opts.output), { vector, strength: strength ?? 0, operator, force: opts.force ?? false });
+      const staged = stageBake(resolve(modelDir), resolve(opts.output), { vector, strength: strength ?? 0, operator, force: opts.force ?? false });
+      try {
+        await beforeCommit();
+      } catch (err) {
+        staged.abort();
+        throw err;
+      }
+      staged.commit();
+      const report = staged.report;
       if (opts.json) printJson(report);
       else {
         process.stdout.write(`wrote ${report.output}: ${operator}` +

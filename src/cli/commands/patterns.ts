@@ -10,7 +10,8 @@ import { formatPatterns } from '../../patterns/format.js';
 import { runPatterns, type PatternReport } from '../../patterns/run.js';
 import { parseReward } from '../../rewards/parse.js';
 import { guardOutput } from '../../files/fs.js';
-import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { parseNumberListOption, parseNumberText, QUANTITIES } from '../../validate/index.js';
+import { parseFloatOption, parseIntOption, printJson } from '../common.js';
 import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
 
 interface PatternsCliOptions extends ModelCliOptions {
@@ -47,7 +48,7 @@ export function registerPatterns(program: Command): void {
     .option('--prompts <file>', 'prompts (JSONL of {prompt}); even lines fit the patterns, odd lines are held out')
     .option('--n <n>', 'samples per prompt', parseIntOption('--n'), 16)
     .option('--verifier <spec>', 'verifier: regex:<re>, keywords:<w,…>[@all], json-schema:<file>, names-again[:<tokens>], quoted-speech, or <module>#<export>')
-    .option('--clusters <k|auto>', 'number of patterns, or auto (silhouette over 2…8)', 'auto')
+    .option('--clusters <k|auto>', 'number of patterns over the pooled training candidates (training prompts × N, so k may exceed N), or auto (silhouette over 2…8)', 'auto')
     .option('--method <m>', 'clustering: kmeans or agglomerative (Ward)', 'kmeans')
     .option('--utility <u>', 'embedding: hidden (mean response residual) or minilm', 'hidden')
     .option('--beta <b>', 'β of the pattern-weighted selector: π_ref(r)·exp(p(r)/β)', parseFloatOption('--beta'), 0.1)
@@ -63,20 +64,19 @@ export function registerPatterns(program: Command): void {
       if (!opts.prompts) throw new UsageError('--prompts <file> is required');
       if (!opts.verifier) throw new UsageError('--verifier <spec> is required');
       if (opts.n < 2) throw new UsageError(`--n must be ≥ 2, got ${opts.n}`);
-      const clusters = opts.clusters === 'auto' ? 'auto' as const : Number(opts.clusters);
-      if (clusters !== 'auto' && (!Number.isInteger(clusters) || clusters < 1)) throw new UsageError(`--clusters must be auto or an integer ≥ 1, got "${opts.clusters}"`);
+      const k = opts.clusters === 'auto' ? undefined : parseNumberText(opts.clusters, true);
+      if (opts.clusters !== 'auto' && (k === undefined || k < 1)) throw new UsageError(`--clusters must be auto or an integer ≥ 1, got "${opts.clusters}"`);
+      const clusters = k ?? 'auto';
       if (opts.method !== 'kmeans' && opts.method !== 'agglomerative') throw new UsageError(`--method must be kmeans or agglomerative, got "${opts.method}"`);
       if (opts.utility !== 'hidden' && opts.utility !== 'minilm') throw new UsageError(`--utility must be hidden or minilm, got "${opts.utility}"`);
       if (opts.beta < 0) throw new UsageError(`--beta must be ≥ 0, got ${opts.beta}`);
-      const strengths = parseListOption(opts.strengths).map((s) => {
-        const x = Number(s);
-        if (!Number.isFinite(x)) throw new UsageError(`--strengths must be numbers, got "${s}"`);
-        return x;
-      });
+      const strengths = parseNumberListOption('--strengths', opts.strengths, QUANTITIES.strength.rule);
       if (opts.output) guardOutput(opts.output, opts.force === true);
       const prompts = readPrompts(opts.prompts);
-      if (clusters !== 'auto' && Math.ceil(prompts.length / 2) * opts.n < clusters) {
-        throw new UsageError(`cannot make ${clusters} patterns from ${Math.ceil(prompts.length / 2) * opts.n} training candidates (N < clusters)`);
+      // Patterns are clusters of the pooled training candidates (training prompts × N), so k may exceed N.
+      const pooled = Math.ceil(prompts.length / 2) * opts.n;
+      if (clusters !== 'auto' && pooled < clusters) {
+        throw new UsageError(`--clusters ${clusters} is more than the ${pooled} pooled training candidates (${Math.ceil(prompts.length / 2)} training prompts × --n ${opts.n}); patterns are clustered over all training prompts' candidates together`);
       }
       const model = await loadModel(opts);
       try {

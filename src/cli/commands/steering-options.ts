@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { PositionSpec, SteeringOperator } from '../../steering/plan.js';
-import { Steering } from '../../steering/steering.js';
+import { Steering } from '../../vectors/steering.js';
 import { SteeringVector, type ModelLike } from '../../vectors/vector.js';
 import { listOption, parseNumberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 

@@ -1,9 +1,9 @@
 /** `onnx-steer sweep`: per-site separability and steering effect over a strength grid. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { atomicWriteFile } from '../../files/fs.js';
+import { writeFilesInterruptibly } from '../../files/fs.js';
 import { methodNames } from '../../vectors/methods.js';
-import { loadPairs } from '../../vectors/pairs.js';
+import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep, sweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
@@ -56,7 +56,7 @@ export function registerSweep(program: Command): void {
           ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
           ...(showProgress(opts.json) ? { onProgress: (m: string) => process.stderr.write(`${m}\n`) } : {}),
         });
-        if (opts.output) atomicWriteFile(opts.output, `${JSON.stringify(report, null, 2)}\n`);
+        if (opts.output) await writeFilesInterruptibly([[opts.output, `${JSON.stringify(report, null, 2)}\n`]]);
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatSweep(report)}\n${opts.output ? `wrote ${opts.output}\n` : ''}`);
       } finally {

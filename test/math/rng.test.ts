@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, rowSeed } from '../../src/generation/rng.js';
+import { Rng, rowSeed } from '../../src/math/rng.js';
 
 describe('Rng', () => {
   it('is deterministic for a seed and differs across seeds', () => {

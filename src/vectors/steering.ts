@@ -14,8 +14,8 @@
  * README).
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { ModelLike, SteeringVector, ToPlanOptions } from '../vectors/vector.js';
-import { validatePlan, type Intervention, type SteeringPlan } from './plan.js';
+import type { ModelLike, SteeringVector, ToPlanOptions } from './vector.js';
+import { validatePlan, type Intervention, type SteeringPlan } from '../steering/plan.js';
 
 /** How one vector enters a plan: the same options as `SteeringVector.toPlan`. */
 export type SteeringTermOptions = ToPlanOptions;

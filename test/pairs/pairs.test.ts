@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileNotFoundError, InvalidDataError } from '../../src/errors.js';
-import { loadPairs, parsePairs } from '../../src/vectors/pairs.js';
+import { loadPairs, parsePairs } from '../../src/pairs/pairs.js';
 import { tempDir } from '../helpers/paths.js';
 
 const line = (o: object) => JSON.stringify(o);

@@ -10,8 +10,8 @@ import { scoreContinuations, type ScoreOptions, type ScoredContinuation } from '
 import type { HooksManifest } from '../hooks/manifest.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkArray, checkObject, checkTokenIds, isRecord, shown } from '../validate/index.js';
-import { ModelRunner, type RunnerOptions } from './runner.js';
-import { TextTokenizer, type ChatMessage } from './tokenizer.js';
+import { ModelRunner, type RunnerOptions } from '../runtime/runner.js';
+import { TextTokenizer, type ChatMessage } from '../runtime/tokenizer.js';
 
 export type ModelInput = string | readonly ChatMessage[] | readonly number[];
 

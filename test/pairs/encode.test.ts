@@ -1,9 +1,9 @@
 /** Pair encoding with a stand-in tokenizer: word tokens that may span a boundary, BOS, chat templates. */
 import { describe, expect, it } from 'vitest';
-import type { HookedModel } from '../../src/runtime/model.js';
+import type { HookedModel } from '../../src/model/hooked-model.js';
 import type { ChatMessage } from '../../src/runtime/tokenizer.js';
-import { encodePairs } from '../../src/vectors/encode.js';
-import { parsePairs } from '../../src/vectors/pairs.js';
+import { encodePairs } from '../../src/pairs/encode.js';
+import { parsePairs } from '../../src/pairs/pairs.js';
 
 /**
  * Tokens are words with their trailing space, except that ". " glues onto

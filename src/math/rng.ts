@@ -1,5 +1,6 @@
 /**
- * Seeded random numbers for sampling: xoshiro128** seeded through splitmix32.
+ * Seeded random numbers (sampling, bootstrap resampling, random-init weights):
+ * xoshiro128** seeded through splitmix32.
  * Each row of a batch owns its generator, so a row's stream does not depend on
  * the other rows.
  */
@@ -64,4 +65,18 @@ export function rowSeed(seed: number, row: number): number {
   let v = 0;
   for (let i = 0; i < 2; i++) [st, v] = splitmix32(st);
   return v >>> 0;
+}
+
+/** Fills `out` with normal samples of standard deviation `std` (Box–Muller, two per draw), e.g. random-init weights. */
+export function fillNormal(rng: Rng, out: Float32Array, std: number): void {
+  const n = out.length;
+  const open = () => (rng.nextUint32() + 0.5) / 4294967296;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const r = std * Math.sqrt(-2 * Math.log(open()));
+    const a = 2 * Math.PI * open();
+    out[i] = r * Math.cos(a);
+    out[i + 1] = r * Math.sin(a);
+  }
+  if (i < n) out[i] = std * Math.sqrt(-2 * Math.log(open())) * Math.cos(2 * Math.PI * open());
 }

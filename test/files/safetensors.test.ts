@@ -2,9 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SafetensorsFile } from '../../src/builder/safetensors.js';
+import { SafetensorsFile } from '../../src/files/safetensors.js';
 import { CorruptFileError, FileNotFoundError, UnsupportedDtypeError } from '../../src/errors.js';
-import { bf16Tensor, cleanupTempDirs, f16Tensor, f32Tensor, safetensorsBytes, tempDir, writeSafetensors } from './helpers.js';
+import { bf16Tensor, cleanupTempDirs, f16Tensor, f32Tensor, safetensorsBytes, tempDir, writeSafetensors } from '../builder/helpers.js';
 
 afterAll(cleanupTempDirs);
 

@@ -4,8 +4,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_FILES, DEFAULT_REPO, resolveDefaultCheckpoint } from '../../src/runtime/default-model.js';
-import { downloadFiles } from '../../src/runtime/download.js';
+import { DEFAULT_FILES, DEFAULT_REPO, resolveDefaultCheckpoint } from '../../src/model/default-model.js';
+import { downloadFiles } from '../../src/model/download.js';
 import { DownloadError } from '../../src/errors.js';
 import { TINYSTORIES, tempDir } from '../helpers/paths.js';
 

@@ -12,7 +12,7 @@
  * (tokenizers whose tokens span words, like TinyStories') counts as response.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { HookedModel } from '../runtime/model.js';
+import type { HookedModel } from '../model/hooked-model.js';
 import type { ChatMessage } from '../runtime/tokenizer.js';
 import type { ContrastPair, PairDataset } from './pairs.js';
 
