@@ -312,42 +312,23 @@ export class InterruptedError extends SteeringError {
   }
 }
 
-/** A generation backend (an OpenAI-compatible server) could not be reached: connection refused, DNS, timeout, after retries. */
-export class BackendUnreachableError extends SteeringError {
-  readonly url: string;
-  constructor(url: string, detail: string, options?: SteeringErrorOptions) {
-    super('BACKEND_UNREACHABLE', `cannot reach the backend at ${url}: ${detail}`, options);
-    this.url = url;
-  }
-}
-
-/** The backend refused the API key (HTTP 401 or 403). */
-export class BackendAuthError extends SteeringError {
-  readonly status: number;
-  constructor(url: string, status: number, options?: SteeringErrorOptions) {
-    super('BACKEND_AUTH', `the backend at ${url} refused the API key (HTTP ${status}); pass --api-key or set ONNX_STEER_API_KEY`, options);
-    this.status = status;
-  }
-}
-
-/** The backend answered a request with an error (a 4xx, or a 5xx/429 that outlived the retries). */
-export class BackendRequestError extends SteeringError {
-  readonly status: number | null;
-  constructor(message: string, status: number | null, options?: SteeringErrorOptions) {
-    super('BACKEND_REFUSED', message, options);
-    this.status = status;
-  }
-}
-
 /**
- * The backend cannot do what the run needs: score log-probs (KL-BoN, KL,
- * perplexity), return activations (hidden utility, probe rewards), serve the
- * named model, or steer with a vector it does not list.
+ * Generation backends (OpenAI-compatible servers): unreachable (connection, DNS, timeout, after retries),
+ * refusing the API key (401/403), refusing a request (a 4xx, or a 429/5xx that outlived the retries), or
+ * unable to do what the run needs: score log-probs (KL-BoN, KL, perplexity), return activations (hidden
+ * utility, probe rewards), serve the named model, steer with a vector it does not list, return token ids.
  */
-export class BackendCapabilityError extends SteeringError {
-  readonly capability: 'scoring' | 'activations' | 'model' | 'steering' | 'token-ids';
-  constructor(capability: BackendCapabilityError['capability'], message: string, options?: SteeringErrorOptions) {
-    super('BACKEND_UNSUPPORTED', message, options);
-    this.capability = capability;
+export class BackendUnreachableError extends SteeringError {
+  constructor(readonly url: string, detail: string, options?: SteeringErrorOptions) { super('BACKEND_UNREACHABLE', `cannot reach the backend at ${url}: ${detail}`, options); }
+}
+export class BackendAuthError extends SteeringError {
+  constructor(url: string, readonly status: number, options?: SteeringErrorOptions) {
+    super('BACKEND_AUTH', `the backend at ${url} refused the API key (HTTP ${status}); pass --api-key or set ONNX_STEER_API_KEY`, options);
   }
+}
+export class BackendRequestError extends SteeringError {
+  constructor(message: string, readonly status: number | null, options?: SteeringErrorOptions) { super('BACKEND_REFUSED', message, options); }
+}
+export class BackendCapabilityError extends SteeringError {
+  constructor(readonly capability: 'scoring' | 'activations' | 'model' | 'steering' | 'token-ids', message: string, options?: SteeringErrorOptions) { super('BACKEND_UNSUPPORTED', message, options); }
 }

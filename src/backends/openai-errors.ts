@@ -20,8 +20,8 @@ export function backendError(err: unknown, url: string, what: string): SteeringE
   if (err instanceof SteeringError) return err;
   if (err instanceof OpenAI.APIConnectionTimeoutError) return new BackendUnreachableError(url, `${what} timed out`, { cause: err });
   if (err instanceof OpenAI.APIConnectionError) {
-    const cause = err.cause as { cause?: { code?: string }; code?: string } | undefined;
-    const code = cause?.code ?? cause?.cause?.code;
+    const cause = err.cause as { cause?: { code?: string; message?: string }; code?: string } | undefined;
+    const code = cause?.code ?? cause?.cause?.code ?? cause?.cause?.message;
     return new BackendUnreachableError(url, `${what} failed (${code ?? firstLine(err.message)})`, { cause: err });
   }
   if (err instanceof OpenAI.APIError) {

@@ -14,6 +14,7 @@ import { parseReward } from '../../src/rewards/parse.js';
 import type { HookedModel } from '../../src/model/hooked-model.js';
 import { Steering } from '../../src/vectors/steering.js';
 import { parseUtility } from '../../src/utilities/parse.js';
+import { checksumOf } from '../../src/vectors/checksum.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { loadDefault } from '../helpers/models.js';
 import { MODEL, VECTORS, startServer, type Running } from '../server/helpers.js';
@@ -39,6 +40,8 @@ const PROMPT = 'Once upon a time, there was a little dog';
 describe('openai backend = local backend', () => {
   it('names the served model and draws the same rows (ids, text, log-probs, seeds) greedy and seeded, steered or not', async () => {
     expect(remote.info).toMatchObject({ kind: 'openai', model: MODEL });
+    const listed = (await (await fetch(`${srv.url}/v1/steering/vectors`)).json()) as { data: { id: string; checksum?: string }[] };
+    expect(listed.data.find((v) => v.id === 'joy')?.checksum).toBe(checksumOf(joy));
     for (const temperature of [0, 1]) {
       for (const steering of [undefined, Steering.of(joy, { strength: 4 })]) {
         const req = { prompt: PROMPT, n: 3, temperature, topP: 1, maxNewTokens: 10, seed: 7, ...(steering ? { steering } : {}) };
