@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'INTERRUPTED'
   | 'QUEUE_FULL'
   | 'UNAVAILABLE'
+  | 'BACKEND_UNREACHABLE'
+  | 'BACKEND_AUTH'
+  | 'BACKEND_REFUSED'
+  | 'BACKEND_UNSUPPORTED'
   | 'RUNTIME';
 
 export interface SteeringErrorOptions {
@@ -306,4 +310,25 @@ export class InterruptedError extends SteeringError {
     super('INTERRUPTED', `interrupted by ${signal}; no partial output was left`);
     this.signal = signal;
   }
+}
+
+/**
+ * Generation backends (OpenAI-compatible servers): unreachable (connection, DNS, timeout, after retries),
+ * refusing the API key (401/403), refusing a request (a 4xx, or a 429/5xx that outlived the retries), or
+ * unable to do what the run needs: score log-probs (KL-BoN, KL, perplexity), return activations (hidden
+ * utility, probe rewards), serve the named model, steer with a vector it does not list, return token ids.
+ */
+export class BackendUnreachableError extends SteeringError {
+  constructor(readonly url: string, detail: string, options?: SteeringErrorOptions) { super('BACKEND_UNREACHABLE', `cannot reach the backend at ${url}: ${detail}`, options); }
+}
+export class BackendAuthError extends SteeringError {
+  constructor(url: string, readonly status: number, options?: SteeringErrorOptions) {
+    super('BACKEND_AUTH', `the backend at ${url} refused the API key (HTTP ${status}); pass --api-key or set ONNX_STEER_API_KEY`, options);
+  }
+}
+export class BackendRequestError extends SteeringError {
+  constructor(message: string, readonly status: number | null, options?: SteeringErrorOptions) { super('BACKEND_REFUSED', message, options); }
+}
+export class BackendCapabilityError extends SteeringError {
+  constructor(readonly capability: 'scoring' | 'activations' | 'model' | 'steering' | 'token-ids', message: string, options?: SteeringErrorOptions) { super('BACKEND_UNSUPPORTED', message, options); }
 }

@@ -15,6 +15,7 @@ export {
   UnsupportedArchitectureError, UnsupportedDtypeError, OutputExistsError, NoResidualStreamError,
   HookNotFoundError, ModelMismatchError, ShapeMismatchError, DownloadError, RuntimeFailureError, QueueFullError, SchedulerClosedError,
   InvalidSpecError, UnknownRewardError, UnknownUtilityError, UnknownSelectorError, EmptyPromptsError, RewardValueError, RewardModuleError,
+  BackendUnreachableError, BackendAuthError, BackendRequestError, BackendCapabilityError,
   type ErrorCode, type SteeringErrorOptions,
 } from './errors.js';
 export { LIBRARY_VERSION } from './version.js';
@@ -102,6 +103,12 @@ export {
   type StudyOptions, type StudyResult, type LadderRung, type LadderPool, type StudyPoint, type ProxyVerdict, type SelectorCalibration,
 } from './study/index.js';
 export { lengthReward, type LengthUnit } from './rewards/length.js';
+
+// Generation backends: where BoN and the A/B harness draw and score (local model or OpenAI-compatible server)
+export {
+  localBackend, openaiBackend, Journal, journaled,
+  type Backend, type BackendInfo, type BackendNeeds, type BackendSteering, type DrawRequest, type DrawResult, type DrawnRow, type ScoreRequest, type OpenAIBackendOptions,
+} from './backends/index.js';
 
 // Interop: GGUF containers and llama.cpp control vectors
 export {

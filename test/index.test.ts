@@ -54,4 +54,13 @@ describe('the package entry', () => {
     expect(r.arms.map((a) => a.arm.id)).toEqual(['baseline', 'steer@1', 'bon(2)', 'entry-shortest(2)', 'steer@1+mbr-bon(2, β=0.5)']);
     expect(r.config.selectors).toEqual(['bon', 'entry-shortest']);
   });
+
+  it('draws through the backend API: the local backend gives what the model gives', async () => {
+    const o = { n: 2, method: 'bon' as const, reward: await parseReward('afinn'), sampling: { maxNewTokens: 4, seed: 1 } };
+    const viaBackend = await runBestOfN(api.localBackend(model), 'Once upon a time ', o);
+    const direct = await runBestOfN(model, 'Once upon a time ', o);
+    expect(viaBackend.candidates.map((c) => c.text)).toEqual(direct.candidates.map((c) => c.text));
+    expect(typeof api.openaiBackend).toBe('function');
+    expect(new api.BackendCapabilityError('scoring', 'x').code).toBe('BACKEND_UNSUPPORTED');
+  });
 });

@@ -4,14 +4,15 @@
  * objective per candidate and the chosen one. Candidates whose reward is not
  * a finite number are left out of the selection and listed in `invalid`.
  */
+import { asBackend } from '../backends/local.js';
+import type { Backend, BackendSteering } from '../backends/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Reward } from '../rewards/types.js';
 import type { HookedModel } from '../model/hooked-model.js';
 import { selectorSpec } from '../selection/registry.js';
 import type { SelectorName } from '../selection/selectors.js';
-import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
-import { annotatePool, drawPool, type SamplingOptions } from './pool.js';
+import { annotatePool, drawPool, isSteered, type SamplingOptions } from './pool.js';
 import type { InvalidReward } from './scoring.js';
 import { checkSelectOptions, selectFromPool } from './pool-selection.js';
 
@@ -22,8 +23,11 @@ export interface BestOfNOptions {
   reward: Reward;
   /** Needed by mbr and mbr-bon; computed for the others too when given. */
   utility?: Utility;
-  steering?: readonly Intervention[];
+  /** A Steering (any backend) or a raw plan (local backend only). */
+  steering?: BackendSteering;
   sampling?: SamplingOptions;
+  /** Scores log π_ref when the policy (the first argument) is another model or server. */
+  referenceBackend?: HookedModel | Backend;
 }
 
 export interface BestOfNCandidate {
@@ -57,13 +61,29 @@ export interface BestOfNResult {
   timing: { generateMs: number; generatedTokens: number; forwardPasses: number; rewardMs: number; utilityMs: number; captureMs: number };
 }
 
-export async function runBestOfN(model: HookedModel, prompt: string, o: BestOfNOptions): Promise<BestOfNResult> {
+/** What a Best-of-N run needs from its backends (checked before the first request). */
+export async function prepareBestOfN(policy: Backend, reference: Backend, o: BestOfNOptions): Promise<void> {
+  const steered = isSteered(o.steering);
+  const needsRef = selectorSpec(o.method).needs.logprobs;
+  const sites = [...new Set([...(o.utility?.sites ?? []), ...o.reward.sites])];
+  const why = needsRef ? `${o.method} (log π_ref)` : 'the log π_ref and log π_steered that Best-of-N reports';
+  await policy.prepare({
+    ...(steered ? { steering: [o.steering as BackendSteering], scoring: why } : {}),
+    ...(sites.length > 0 ? { activations: o.utility?.sites.length ? `the utility ${o.utility.spec}` : `the reward ${o.reward.spec}` } : {}),
+  });
+  if (reference !== policy) await reference.prepare({ scoring: why });
+}
+
+export async function runBestOfN(model: HookedModel | Backend, prompt: string, o: BestOfNOptions): Promise<BestOfNResult> {
   checkSelectOptions({ method: o.method, n: o.n, ...(o.beta !== undefined ? { beta: o.beta } : {}) });
   if (selectorSpec(o.method).needs.utility && !o.utility) throw new InvalidArgumentError(`method ${o.method} needs a utility`);
-  const steering = o.steering && o.steering.length > 0 ? o.steering : undefined;
-  const pool = await drawPool(model, prompt, { n: o.n, sampling: o.sampling ?? {}, ...(steering ? { steering } : {}) });
+  const policy = asBackend(model);
+  const reference = o.referenceBackend ? asBackend(o.referenceBackend) : policy;
+  await prepareBestOfN(policy, reference, o);
+  const steering = isSteered(o.steering) ? o.steering : undefined;
+  const pool = await drawPool(policy, prompt, { n: o.n, sampling: o.sampling ?? {}, refFromDraw: reference === policy, ...(steering ? { steering } : {}) });
   // A steered pool is scored under π_ref too (kl-bon needs log π_ref; the output reports it).
-  await annotatePool(model, pool, { proxy: o.reward, ...(o.utility ? { utility: o.utility } : {}), ...(steering ? { steering } : {}) });
+  await annotatePool(policy, pool, { proxy: o.reward, reference, ...(o.utility ? { utility: o.utility } : {}), ...(steering ? { steering } : {}) });
   const sel = selectFromPool(pool, { method: o.method, n: o.n, ...(o.beta !== undefined ? { beta: o.beta } : {}) });
   if (sel.chosen === null) {
     throw new InvalidArgumentError(`no candidate has a valid reward (${pool.invalid.length} invalid: ${pool.invalid[0]?.message ?? ''})`);

@@ -11,19 +11,24 @@
  * Activations are captured once per pool, rewards and the N_max × N_max
  * utility matrix are computed once per pool, and every selection reads them.
  */
+import pLimit from 'p-limit';
+import { asBackend } from '../backends/local.js';
+import type { Backend } from '../backends/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_CRITERION_PARAMS } from '../prefs/criteria.js';
 import type { Reward } from '../rewards/types.js';
 import { DEFAULT_BETA_GRID } from '../selection/calibrate.js';
 import { selectorSpec } from '../selection/registry.js';
 import type { HookedModel } from '../model/hooked-model.js';
-import type { Intervention } from '../steering/plan.js';
 import type { Utility } from '../utilities/types.js';
-import { DEFAULT_AB_SELECTORS, defineArms, pickFor, policyPoolKey, policySamplePoolKey, poolKeyForStrength, samplePoolKeyForStrength, type ArmSpec } from './arms.js';
+import { DEFAULT_AB_SELECTORS, defineArms, pickFor, type ArmSpec } from './arms.js';
 import { evaluateArm, pickedGold, type ArmResult } from './metrics.js';
-import { annotatePool, drawPool, type Pool, type SamplingOptions } from './pool.js';
+import type { Pool, SamplingOptions } from './pool.js';
+import { preparePools, promptPools, referencePool, type PoolContext, type Steerer } from './prompt-pools.js';
 import type { PoolSelection } from './pool-selection.js';
 import { checkReferences, scoreUnderReferences, type ReferenceModel } from './references.js';
+
+export type { Steerer } from './prompt-pools.js';
 import { calibrateOnPools, describeOveroptimization, overoptimization, type BetaCalibration, type OveroptimizationStudy } from './study.js';
 
 /**
@@ -37,13 +42,8 @@ export const AB_BETA_GRID: readonly number[] = [...DEFAULT_BETA_GRID, 100, 300, 
 /** A trained policy as an arm: a name for the report and the model to sample. */
 export interface PolicyArm {
   name: string;
-  model: HookedModel;
-}
-
-/** Anything that turns a strength into interventions (a SteeringVector does). */
-export interface Steerer {
-  toPlan(options: { strength: number }): Intervention[];
-  readonly name?: string;
+  /** A local model or a backend (an OpenAI-compatible server). */
+  model: HookedModel | Backend;
 }
 
 export interface ProgressEvent {
@@ -90,6 +90,10 @@ export interface ABOptions {
   klResamples?: number;
   bootstrapResamples?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /** Scores log π_ref when the model drawing the pools (runAB's first argument) is not the reference. */
+  referenceBackend?: HookedModel | Backend;
+  /** Prompts worked on at once (default 1; a local backend still runs one call at a time). */
+  concurrency?: number;
 }
 
 export interface ArmSelection extends Omit<PoolSelection, 'method'> {
@@ -103,6 +107,8 @@ export interface ArmSelection extends Omit<PoolSelection, 'method'> {
 export interface ABResult {
   config: {
     model: { dir: string; fingerprint: string; architecture: string };
+    /** Backend identities: `local:<dir>` or `openai:<base-url>#<model>`. */
+    backends: { policy: string; reference: string };
     prompts: number;
     devPrompts: number;
     ns: number[];
@@ -160,84 +166,56 @@ export function validateABOptions(o: ABOptions): void {
   }
 }
 
-async function referencePool(model: HookedModel, prompt: string, k: number, nMax: number, o: ABOptions): Promise<Pool> {
-  const pool = await drawPool(model, prompt, { n: nMax, sampling: o.sampling ?? {}, key: 'reference', promptIndex: k });
-  await annotatePool(model, pool, { proxy: o.proxy, gold: o.gold, utility: o.utility });
-  return pool;
+/** Runs `f` on every index with at most `concurrency` at once; results in index order. */
+async function mapLimited<T>(count: number, concurrency: number, f: (k: number) => Promise<T>): Promise<T[]> {
+  const limit = pLimit(concurrency);
+  return Promise.all(Array.from({ length: count }, (_, k) => limit(() => f(k))));
 }
 
-/**
- * A policy's pool: generate() reported log-probs under the policy; they become
- * `steeredLogprob` (the sampling policy's), and π_ref comes from score() on the
- * reference model.
- */
-async function scoreUnderReference(model: HookedModel, pool: Pool): Promise<void> {
-  const t = performance.now();
-  const ref = await model.score(pool.prompt, pool.candidates.map((c) => c.ids));
-  pool.candidates.forEach((c, i) => {
-    c.steeredLogprob = c.logprob;
-    const r = ref[i];
-    c.refLogprob = r ? r.logprob : NaN;
-    c.refTokenLogprobs = r ? r.tokenLogprobs : [];
-  });
-  pool.timing.scoreMs += performance.now() - t;
-}
-
-async function promptPools(model: HookedModel, prompt: string, k: number, nMax: number, o: ABOptions): Promise<Pool[]> {
-  const sampling = o.sampling ?? {};
-  const baseline = await drawPool(model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, key: 'baseline', promptIndex: k });
-  await annotatePool(model, baseline, { proxy: o.proxy, gold: o.gold });
-  const pools = [baseline, await referencePool(model, prompt, k, nMax, o)];
-  for (const p of o.policies ?? []) {
-    const sample = await drawPool(p.model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, key: policySamplePoolKey(p.name), promptIndex: k });
-    const pool = await drawPool(p.model, prompt, { n: nMax, sampling, key: policyPoolKey(p.name), promptIndex: k });
-    for (const x of [sample, pool]) {
-      await scoreUnderReference(model, x);
-      await annotatePool(model, x, { proxy: o.proxy, gold: o.gold });
-      pools.push(x);
-    }
-  }
-  for (const s of o.strengths ?? []) {
-    const steering = (o.vector as Steerer).toPlan({ strength: s });
-    const sample = await drawPool(model, prompt, { n: 1, sampling: { ...sampling, seed: (sampling.seed ?? 0) + 1 }, steering, key: samplePoolKeyForStrength(s), strength: s, promptIndex: k });
-    await annotatePool(model, sample, { proxy: o.proxy, gold: o.gold, steering });
-    pools.push(sample);
-    const pool = await drawPool(model, prompt, { n: nMax, sampling, steering, key: poolKeyForStrength(s), strength: s, promptIndex: k });
-    await annotatePool(model, pool, { proxy: o.proxy, gold: o.gold, utility: o.utility, steering });
-    pools.push(pool);
-  }
-  return pools;
-}
-
-export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult> {
+export async function runAB(model: HookedModel | Backend, o: ABOptions): Promise<ABResult> {
   validateABOptions(o);
-  const references = o.references ?? [];
-  checkReferences(model, references, o.epsilon);
-  const epsilon = o.epsilon ?? DEFAULT_CRITERION_PARAMS.epsilon;
+  const concurrency = o.concurrency ?? 1;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
   const t0 = performance.now();
   const ns = [...new Set(o.ns)].sort((a, b) => a - b);
   const nMax = ns[ns.length - 1] as number;
   const strengths = [...(o.strengths ?? [])];
   const dev = [...(o.devPrompts ?? [])];
   const progress = o.onProgress ?? (() => undefined);
-  // Warm-up (not timed): the first run of a session pays for allocations the others do not.
-  await model.generate(o.prompts[0] as string, { maxNewTokens: 2, n: 2 });
-
-  const devPools: Pool[] = [];
-  for (let k = 0; k < dev.length; k++) {
-    devPools.push(await referencePool(model, dev[k] as string, k, nMax, o));
-    progress({ stage: 'dev', done: k + 1, total: dev.length });
+  const policy = asBackend(model);
+  const reference = o.referenceBackend ? asBackend(o.referenceBackend) : policy;
+  const references = o.references ?? [];
+  const epsilon = o.epsilon ?? DEFAULT_CRITERION_PARAMS.epsilon;
+  const runModel = policy.model;
+  if (references.length > 0 && (!runModel || o.referenceBackend)) {
+    throw new InvalidArgumentError('several references are scored locally against the run\'s own model: use the local backend without --reference-backend together with --reference');
   }
+  checkReferences(runModel, references, o.epsilon);
+  const ctx: PoolContext = {
+    policy, reference, proxy: o.proxy, gold: o.gold, utility: o.utility, sampling: o.sampling ?? {}, strengths,
+    policies: (o.policies ?? []).map((p) => ({ name: p.name, backend: asBackend(p.model) })),
+    ...(o.vector ? { vector: o.vector } : {}),
+  };
+  await preparePools(ctx);
+  // Warm-up (not timed): the first run of a session pays for allocations the others do not.
+  if (policy.model) await policy.model.generate(o.prompts[0] as string, { maxNewTokens: 2, n: 2 });
+
+  let devDone = 0;
+  const devPools = await mapLimited(dev.length, concurrency, async (k) => {
+    const pool = await referencePool(ctx, dev[k] as string, k, nMax);
+    progress({ stage: 'dev', done: ++devDone, total: dev.length });
+    return pool;
+  });
   const calibration = devPools.length > 0 ? calibrateOnPools(devPools, ns, o.betaGrid ?? AB_BETA_GRID) : null;
   const beta = o.beta !== undefined ? { value: o.beta, source: 'given' as const } : { value: (calibration as BetaCalibration).chosen, source: 'calibrated' as const };
 
-  const pools: Pool[][] = [];
-  for (let k = 0; k < o.prompts.length; k++) {
-    const ps = await promptPools(model, o.prompts[k] as string, k, nMax, o);
-    if (references.length > 0) for (const pool of ps) await scoreUnderReferences(model, pool, references, epsilon);
-    pools.push(ps);
-    progress({ stage: 'prompts', done: k + 1, total: o.prompts.length });
-  }
+  let done = 0;
+  const pools = await mapLimited(o.prompts.length, concurrency, async (k) => {
+    const ps = await promptPools(ctx, o.prompts[k] as string, k, nMax);
+    if (runModel && references.length > 0) for (const pool of ps) await scoreUnderReferences(runModel, pool, references, epsilon);
+    progress({ stage: 'prompts', done: ++done, total: o.prompts.length });
+    return ps;
+  });
   const t1 = performance.now();
 
   const comboN = o.comboN ?? nMax;
@@ -265,14 +243,14 @@ export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult>
   });
   const study = overoptimization(pools.map((ps) => ps.find((p) => p.key === 'reference') as Pool), ns, beta.value, calibration?.best.map((b) => b.beta) ?? []);
   const t2 = performance.now();
-  const manifest = model.manifest;
   const sampling = o.sampling ?? {};
   return {
     config: {
-      model: { dir: model.dir, fingerprint: manifest.fingerprint, architecture: manifest.architecture },
+      model: { dir: policy.info.model, fingerprint: policy.info.fingerprint ?? '', architecture: policy.info.architecture ?? '' },
+      backends: { policy: policy.info.id, reference: reference.info.id },
       prompts: o.prompts.length, devPrompts: dev.length, ns, nMax, strengths,
       vector: o.vector ? (o.vector.name ?? 'vector') : null,
-      policies: (o.policies ?? []).map((p) => ({ name: p.name, dir: p.model.dir })),
+      policies: ctx.policies.map((p) => ({ name: p.name, dir: p.backend.info.model })),
       references: references.map((r) => ({ name: r.name, dir: r.model.dir })),
       epsilon: references.length >= 2 ? epsilon : null,
       proxy: o.proxy.spec, gold: o.gold.spec, utility: o.utility.spec,

@@ -8,8 +8,12 @@
  *
  * Row k of a batch uses the seed rowSeed(seed, k) whatever n is, so the first
  * N rows of a pool of N_max are the candidates a run with n = N would draw:
- * smaller N are nested subsets of one draw.
+ * smaller N are nested subsets of one draw. Draws and scores go through a
+ * Backend (src/backends): the local model, or an OpenAI-compatible server
+ * that follows the same seed convention.
  */
+import { asBackend, planOf, requireActivations } from '../backends/local.js';
+import type { Backend, BackendSteering } from '../backends/types.js';
 import { captureResponseActivations } from '../embed/response-activations.js';
 import type { GenerateOptions } from '../generation/options.js';
 import type { Reward, RewardItem } from '../rewards/types.js';
@@ -83,7 +87,9 @@ export interface Pool {
 export interface DrawOptions {
   n: number;
   sampling?: SamplingOptions;
-  steering?: readonly Intervention[];
+  steering?: BackendSteering;
+  /** Whether an unsteered draw's log-probs are log π_ref (default true; false when π_ref is another backend). */
+  refFromDraw?: boolean;
   key?: string;
   strength?: number | null;
   promptIndex?: number;
@@ -104,18 +110,24 @@ export function generateOptions(n: number, sampling: SamplingOptions = {}, steer
   return o;
 }
 
-/** One batched generate() call: n candidates of `prompt`, with log-probs of the sampling policy. */
-export async function drawPool(model: HookedModel, prompt: string, options: DrawOptions): Promise<Pool> {
-  const steered = (options.steering?.length ?? 0) > 0;
-  const result = await model.generate(prompt, generateOptions(options.n, options.sampling, options.steering));
+/** One batched draw: n candidates of `prompt`, with log-probs of the sampling policy. */
+export async function drawPool(model: HookedModel | Backend, prompt: string, options: DrawOptions): Promise<Pool> {
+  const steered = isSteered(options.steering);
+  const sampling = options.sampling ?? {};
+  const result = await asBackend(model).draw({
+    prompt, n: options.n, temperature: sampling.temperature ?? 1, topP: sampling.topP ?? 1, maxNewTokens: sampling.maxNewTokens ?? 64, seed: sampling.seed ?? 0,
+    ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
+    ...(steered ? { steering: options.steering } : {}),
+  });
+  const asRef = !steered && options.refFromDraw !== false;
   const maxLen = Math.max(0, ...result.rows.map((r) => r.ids.length));
   const candidates = result.rows.map((r): Candidate => {
     const logprob = r.logprobs.reduce((a, b) => a + b, 0);
     return {
       index: r.index, seed: r.seed, text: r.text, ids: r.ids, finishReason: r.finishReason, logprob,
-      // Unsteered rows: generate() reports raw-logit log-probs, which are log π_ref.
-      refLogprob: steered ? NaN : logprob,
-      refTokenLogprobs: steered ? [] : [...r.logprobs],
+      // Unsteered rows: the draw reports raw-logit log-probs, which are log π_ref.
+      refLogprob: asRef ? logprob : NaN,
+      refTokenLogprobs: asRef ? [...r.logprobs] : [],
       proxy: null, gold: null,
     };
   });
@@ -131,28 +143,39 @@ export async function drawPool(model: HookedModel, prompt: string, options: Draw
       generateMs: result.timing.totalMs,
       generatedTokens: result.timing.generatedTokens,
       forwardPasses: result.timing.forwardPasses,
-      prefillPasses: result.timing.forwardPasses - Math.max(0, maxLen - 1),
+      prefillPasses: result.timing.forwardPasses === 0 ? 0 : result.timing.forwardPasses - Math.max(0, maxLen - 1),
       scoreMs: 0, captureMs: 0, captureForwardPasses: 0, rewardMs: 0, utilityMs: 0,
     },
   };
 }
 
+export function isSteered(steering: BackendSteering | undefined): steering is BackendSteering {
+  if (steering === undefined) return false;
+  return 'terms' in steering ? steering.terms.length > 0 : steering.length > 0;
+}
+
 /**
- * Fills refLogprob (score() on the unsteered model) and steeredLogprob
- * (score() with the steering) for a steered pool; an unsteered pool already
- * has log π_ref from generate() and is left as it is.
+ * Fills refLogprob (a score on the reference, unsteered) and steeredLogprob
+ * (a score on `model` with the steering) for a steered pool, and refLogprob
+ * for an unsteered pool drawn by another backend than the reference; an
+ * unsteered pool drawn by the reference already has log π_ref.
  */
-export async function scorePool(model: HookedModel, pool: Pool, steering?: readonly Intervention[]): Promise<void> {
-  if (!steering || steering.length === 0) return;
+export async function scorePool(model: HookedModel | Backend, pool: Pool, steering?: BackendSteering, reference?: HookedModel | Backend): Promise<void> {
+  const policy = asBackend(model);
+  const ref = reference ? asBackend(reference) : policy;
+  const steered = isSteered(steering);
+  if (!steered && ref === policy) return;
   const t = performance.now();
-  const ids = pool.candidates.map((c) => c.ids);
-  const ref = await model.score(pool.prompt, ids);
-  const steered = await model.score(pool.prompt, ids, { steering });
+  const continuations = pool.candidates.map((c) => c.ids);
+  const [r, s] = await Promise.all([
+    ref.score({ prompt: pool.prompt, continuations }),
+    steered ? policy.score({ prompt: pool.prompt, continuations, steering }) : undefined,
+  ]);
   pool.candidates.forEach((c, i) => {
-    const r = ref[i];
-    const s = steered[i];
-    if (r) { c.refLogprob = r.logprob; c.refTokenLogprobs = r.tokenLogprobs; }
-    if (s) c.steeredLogprob = s.logprob;
+    const ri = r[i];
+    if (ri) { c.refLogprob = ri.logprob; c.refTokenLogprobs = ri.tokenLogprobs; }
+    const si = s?.[i];
+    if (si) c.steeredLogprob = si.logprob;
   });
   pool.timing.scoreMs += performance.now() - t;
 }
@@ -163,12 +186,14 @@ export async function scorePool(model: HookedModel, pool: Pool, steering?: reado
  * state utility compares steered candidates in the reference model's space.
  */
 /** Response activations of the pool's candidates under the policy that drew them (`steering`, when steered). */
-export async function capturePool(model: HookedModel, pool: Pool, sites: readonly string[], steering?: readonly Intervention[]): Promise<Readonly<Record<string, Float32Array>>[] | undefined> {
+export async function capturePool(model: HookedModel | Backend, pool: Pool, sites: readonly string[], steering?: BackendSteering): Promise<Readonly<Record<string, Float32Array>>[] | undefined> {
   if (sites.length === 0) return undefined;
+  const local = requireActivations(asBackend(model), `reading activations at ${sites.join(', ')} (the hidden utility or a probe reward)`);
   const t = performance.now();
-  const acts = await captureResponseActivations(model, pool.candidates.map((c) => ({ prompt: pool.prompt, ids: c.ids })), sites, {
+  const plan = planOf(steering);
+  const acts = await captureResponseActivations(local, pool.candidates.map((c) => ({ prompt: pool.prompt, ids: c.ids })), sites, {
     batchSize: CAPTURE_BATCH,
-    ...(steering && steering.length > 0 ? { steering } : {}),
+    ...(plan ? { steering: plan } : {}),
   });
   pool.timing.captureMs += performance.now() - t;
   pool.timing.captureForwardPasses += Math.ceil(pool.candidates.length / CAPTURE_BATCH);
@@ -208,12 +233,14 @@ export interface AnnotateOptions {
   proxy: Reward;
   gold?: Reward;
   utility?: Utility;
-  steering?: readonly Intervention[];
+  steering?: BackendSteering;
+  /** The reference model, when it is not the backend that drew the pool. */
+  reference?: HookedModel | Backend;
 }
 
 /** Every annotation stage on a drawn pool, capturing activations at most once. */
-export async function annotatePool(model: HookedModel, pool: Pool, options: AnnotateOptions): Promise<void> {
-  await scorePool(model, pool, options.steering);
+export async function annotatePool(model: HookedModel | Backend, pool: Pool, options: AnnotateOptions): Promise<void> {
+  await scorePool(model, pool, options.steering, options.reference);
   const sites = [...new Set([...(options.utility?.sites ?? []), ...options.proxy.sites, ...(options.gold?.sites ?? [])])];
   const activations = await capturePool(model, pool, sites, options.steering);
   const items = rewardItems(pool, activations);

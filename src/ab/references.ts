@@ -54,12 +54,12 @@ export interface ReferenceKlReport {
 }
 
 /** Refuses references that cannot be compared with the run's model (typed error naming both). */
-export function checkReferences(model: HookedModel, references: readonly ReferenceModel[], epsilon: number | undefined): void {
+export function checkReferences(model: HookedModel | undefined, references: readonly ReferenceModel[], epsilon: number | undefined): void {
   if (epsilon !== undefined && !(Number.isFinite(epsilon) && epsilon > 0 && epsilon < 1)) throw new InvalidArgumentError(`ε must lie in (0, 1), got ${epsilon}`);
   if (epsilon !== undefined && references.length < 2) throw new InvalidArgumentError('ε is MRPO\'s clipping of several references: give at least two references');
   const [anchor, ...others] = references;
   if (!anchor) return;
-  checkSameVocabulary(model, anchor.model, ['model', `reference ${anchor.name}`]);
+  if (model) checkSameVocabulary(model, anchor.model, ['model', `reference ${anchor.name}`]);
   for (const r of others) checkSameVocabulary(anchor.model, r.model, [`reference ${anchor.name}`, `reference ${r.name}`]);
 }
 

@@ -13,7 +13,7 @@ export type Body = Record<string, unknown>;
 
 const COMMON = ['model', 'max_tokens', 'temperature', 'top_p', 'n', 'stop', 'seed', 'stream', 'stream_options', 'user', 'presence_penalty', 'frequency_penalty', 'logit_bias',
   'top_k', 'min_p', 'repetition_penalty', 'ignore_eos', 'stop_token_ids', 'steering', 'metadata'];
-export const COMPLETION_KEYS = new Set([...COMMON, 'prompt', 'logprobs', 'echo', 'best_of', 'suffix']);
+export const COMPLETION_KEYS = new Set([...COMMON, 'prompt', 'logprobs', 'echo', 'best_of', 'suffix', 'return_tokens_as_token_ids']);
 export const CHAT_KEYS = new Set([...COMMON, 'messages', 'max_completion_tokens', 'logprobs', 'top_logprobs', 'tools', 'tool_choice', 'response_format', 'parallel_tool_calls', 'store']);
 
 export function checkKeys(body: Body, allowed: ReadonlySet<string>): void {

@@ -7,6 +7,7 @@
 import { readdirSync, realpathSync, existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HooksManifest } from '../hooks/manifest.js';
+import { checksumOf } from '../vectors/checksum.js';
 import { SteeringVector } from '../vectors/vector.js';
 import { badRequest } from './errors.js';
 
@@ -23,6 +24,8 @@ export interface VectorInfo {
   object: 'steering.vector';
   compatible: boolean;
   sites?: string[];
+  /** checksumOf() of the directions: how clients match a local vector file to this entry. */
+  checksum?: string;
   method?: string;
   recommended_strength?: { min: number; max: number };
   problem?: string;
@@ -60,7 +63,7 @@ export class VectorRegistry {
   list(): VectorInfo[] {
     return [...this.entries.values()].map((e) => ({
       id: e.name, object: 'steering.vector' as const, compatible: e.problem === undefined,
-      ...(e.vector ? { sites: e.vector.sites, method: e.vector.meta.method } : {}),
+      ...(e.vector ? { sites: e.vector.sites, checksum: checksumOf(e.vector), method: e.vector.meta.method } : {}),
       ...(e.vector?.meta.recommendedStrength ? { recommended_strength: e.vector.meta.recommendedStrength } : {}),
       ...(e.problem ? { problem: e.problem } : {}),
     }));

@@ -23,7 +23,9 @@ export interface RequestContext {
 
 export type CommonRequest = ReturnType<typeof commonRequest>;
 
-export interface CompletionRequest { prompts: Prompt[]; common: CommonRequest; steering: (Intervention[] | undefined)[]; logprobs?: number; echo: boolean }
+export interface CompletionRequest { prompts: Prompt[]; common: CommonRequest; steering: (Intervention[] | undefined)[]; logprobs?: number; echo: boolean;
+  /** vLLM's return_tokens_as_token_ids: logprobs tokens read "token_id:<id>". */
+  tokensAsIds: boolean }
 export interface ChatRequest { prompt: Prompt; common: CommonRequest; steering?: Intervention[]; logprobs: boolean; topLogprobs?: number }
 
 export function bodyOf(raw: unknown): Body {
@@ -49,7 +51,8 @@ export function parseCompletionRequest(ctx: RequestContext, raw: unknown): Compl
   const logprobs = num(body, 'logprobs', { integer: true, min: 0, max: 20 });
   const echo = bool(body, 'echo') ?? false;
   const steering = prompts.map((p) => parseSteering(body.steering, ctx.registry, p.ids.length));
-  return { prompts, common, steering, echo, ...(logprobs !== undefined ? { logprobs } : {}) };
+  const tokensAsIds = bool(body, 'return_tokens_as_token_ids') ?? false;
+  return { prompts, common, steering, echo, tokensAsIds, ...(logprobs !== undefined ? { logprobs } : {}) };
 }
 
 export function parseChatRequest(ctx: RequestContext, raw: unknown): ChatRequest {

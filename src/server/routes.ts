@@ -65,7 +65,7 @@ async function* merged(jobs: readonly JobHandle[]): AsyncGenerator<{ job: number
 }
 
 export async function completions(ctx: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { prompts, common, steering, logprobs, echo } = parseCompletionRequest(ctx, req.body);
+  const { prompts, common, steering, logprobs, echo, tokensAsIds } = parseCompletionRequest(ctx, req.body);
   const ac = disconnectSignal(req, reply);
   const jobs = submitAll(ctx, prompts, (p) => {
     const i = prompts.indexOf(p);
@@ -78,7 +78,9 @@ export async function completions(ctx: RouteContext, req: FastifyRequest, reply:
   }, ac.signal);
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const tokenText: TokenText = (t) => ctx.model.tokenizer.decode([t], { skipSpecialTokens: false });
+  // vLLM's return_tokens_as_token_ids: logprobs tokens read "token_id:<id>", so clients get the exact ids.
+  const asIds = tokensAsIds;
+  const tokenText: TokenText = asIds ? (t) => `token_id:${t}` : (t) => ctx.model.tokenizer.decode([t], { skipSpecialTokens: false });
   const head = { id, object: 'text_completion', created, model: ctx.modelName, system_fingerprint: ctx.fingerprint };
   const n = common.n;
   if (!common.stream) {

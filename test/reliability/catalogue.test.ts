@@ -8,7 +8,9 @@
 import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { main } from '../../src/cli/program.js';
+import { createServer, type SteeringServer } from '../../src/server/app.js';
 import { CorruptFileError, InvalidArgumentError, InvalidDataError, SteeringError } from '../../src/errors.js';
 import type { HookedModel } from '../../src/model/hooked-model.js';
 import { parsePairs } from '../../src/pairs/pairs.js';
@@ -22,6 +24,13 @@ const PAIRS = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
 const work = tempDir('onnx-steer-catalogue-');
 let modelDir: string;
 let model: HookedModel;
+/** onnx-steer serve with an API key, and a server that completes but returns no log-probs (as llama.cpp's). */
+let keyed: SteeringServer;
+let keyedUrl = '';
+let bare: FastifyInstance;
+let bareUrl = '';
+/** A port nothing listens on. */
+let deadUrl = '';
 const W = (name: string) => join(work.path, name);
 
 /** Snapshot of every path under the work directory. */
@@ -52,6 +61,16 @@ async function runCli(args: string[], env: Record<string, string> = {}): Promise
 beforeAll(async () => {
   modelDir = await defaultDir();
   model = await loadDefault();
+  keyed = createServer(model, { modelName: 'tinystories-656k', vectors: join(REPO, 'vectors', 'tinystories-656k'), apiKey: 'secret' });
+  keyedUrl = await keyed.app.listen({ host: '127.0.0.1', port: 0 });
+  bare = Fastify();
+  bare.get('/v1/models', () => ({ object: 'list', data: [{ id: 'bare', object: 'model' }] }));
+  bare.post('/v1/completions', () => ({ id: 'c', object: 'text_completion', created: 0, model: 'bare', choices: [{ index: 0, text: ' hi', finish_reason: 'length', logprobs: null }] }));
+  bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+  const probe = Fastify();
+  deadUrl = await probe.listen({ host: '127.0.0.1', port: 0 });
+  await probe.close();
+  SteeringVector.load(VECTOR).scale(2).save(W('scaled-joy.json'));
   mkdirSync(W('adir'));
   writeFileSync(W('afile'), 'x');
   writeFileSync(W('existing.json'), '{}');
@@ -89,6 +108,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  await keyed?.shutdown(0);
+  await bare?.close();
   await model.dispose();
   work.cleanup();
 });
@@ -99,6 +120,8 @@ const gen = (...rest: string[]) => () => ['generate', '--model', modelDir, '--pr
 const ab = (...rest: string[]) => () => ['ab', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'vader', '--beta', '1', '-o', W('ab-out'), ...rest];
 
 const study = (...rest: string[]) => () => ['study', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '-o', W('study-out'), ...rest];
+const bon = (...rest: string[]) => () => ['bon', '--model', modelDir, '--prompt', 'Once', '--reward', 'afinn', '--n', '2', '--max-new-tokens', '2', '--utility', 'rouge-l', ...rest];
+const remote = (...rest: string[]) => () => bon('--backend', `openai:${keyedUrl}`, '--api-key', 'secret', '--retries', '0', ...rest)();
 
 const CLI: CliCase[] = [
   // Numbers parsed strictly, in range: usage errors, exit 2.
@@ -242,6 +265,17 @@ const CLI: CliCase[] = [
   ['more patterns than pooled candidates', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--n', '4', '--verifier', 'quoted-speech', '--clusters', '5'], 2, /--clusters 5 is more than the 4 pooled training candidates \(1 training prompts × --n 4\)/],
   ['patterns with a word as strength', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--strengths', '1,strong'], 2, /--strengths entries must be a number in \[-1000000, 1000000\], got "strong"/],
   ['patterns with one sample per prompt', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--n', '1'], 2, /--n must be ≥ 2/],
+  // Generation backends.
+  ['a backend of unknown kind', bon('--backend', 'vllm:http://127.0.0.1:8000'), 2, /--backend must be local or openai:<base-url>, got "vllm:/],
+  ['a backend URL that is not http', bon('--backend', 'openai:ftp://x'), 2, /--backend openai:<base-url> needs an http\(s\) URL/],
+  ['a backend model without a server', bon('--backend-model', 'x'), 2, /--backend-model needs --backend openai:<base-url>/],
+  ['zero concurrency', bon('--backend', 'openai:http://127.0.0.1:9', '--concurrency', '0'), 2, /--concurrency must be an integer in \[1, 1024\]/],
+  ['an unreachable backend', () => bon('--backend', `openai:${deadUrl}`, '--retries', '0')(), 1, /cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/v1: GET \/v1\/models failed \(ECONNREFUSED\)/],
+  ['a wrong API key', () => bon('--backend', `openai:${keyedUrl}`, '--api-key', 'wrong', '--retries', '0')(), 1, /the backend at http:\/\/127\.0\.0\.1:\d+\/v1 refused the API key \(HTTP 401\)/],
+  ['a model the server does not list', remote('--backend-model', 'gpt-9'), 1, /does not serve "gpt-9" \(GET \/v1\/models lists tinystories-656k\)/],
+  ['a vector the server does not list', remote('--vector', `${W('scaled-joy.json')}=2`), 1, /lists no steering vector matching "joy[^"]*" \(checksum sha256:/],
+  ['the hidden utility on a server', remote('--utility', 'hidden'), 1, /needs the model's activations, which openai:http:.* does not return/],
+  ['KL-BoN scored on a server without log-probs', () => bon('--method', 'kl-bon', '--beta', '1', '--reference-backend', `openai:${bareUrl}`, '--retries', '0')(), 1, /returns no prompt log-probs .* and kl-bon \(log π_ref\) needs log π\(y \| x\)/],
 ];
 
 describe('bad-input catalogue: CLI', () => {

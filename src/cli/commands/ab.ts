@@ -18,18 +18,22 @@ import { readPrompts } from '../../pairs/prompts.js';
 import { compactArmsTable, tableToMarkdown } from '../../ab/report/tables.js';
 import { writeReport } from '../../ab/report/write.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';
-import { OutputExistsError, UsageError } from '../../errors.js';
+import { BackendCapabilityError, OutputExistsError, UsageError } from '../../errors.js';
 import { parseReward } from '../../rewards/parse.js';
 import { rewardUsages } from '../../rewards/registry.js';
 import { hasSelector, selectorNames } from '../../selection/registry.js';
 import { parseUtility } from '../../utilities/parse.js';
 import { utilityUsages } from '../../utilities/registry.js';
 import { SteeringVector } from '../../vectors/vector.js';
+import type { Journal } from '../../backends/journal.js';
+import { hashOf } from '../../backends/journal.js';
+import { checksumOf } from '../../vectors/checksum.js';
 import { printJson } from '../common.js';
+import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions } from '../backend-options.js';
 import { addModelOptions, loadModel, sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';
 import { listOption, numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 
-interface AbCliOptions extends ModelCliOptions {
+interface AbCliOptions extends ModelCliOptions, BackendCliOptions {
   prompts?: string;
   devPrompts?: string;
   vector?: string;
@@ -136,9 +140,10 @@ export function registerAb(program: Command): void {
     .option('--policy-arm <name=dir>', 'an arm that samples another model with the same tokenizer (a trained policy: hooked model or checkpoint directory); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--reference <dir>', 'a reference model of KL-BoN and the KL columns (hooked model or checkpoint directory; repeatable; the first is MRPO\'s anchor; with two or more, KL-BoN uses MRPO\'s combined reference); default: --model', (v: string, prev: string[] = []) => [...prev, v])
     .option('--epsilon <ε>', 'MRPO clipping of several --reference, in (0, 1) (default 0.1)', numberOption('--epsilon', { above: 0, below: 1 }))
-    .option('-o, --output <dir>', 'report directory')
+    .option('-o, --output <dir>', 'report directory (also holds the journal that makes an interrupted run resumable)')
     .option('--force', 'overwrite an existing report in the directory')
-    .option('--json', 'print a JSON summary (no progress bars)')
+    .option('--json', 'print a JSON summary (no progress bars)');
+  addBackendOptions(cmd)
     .action(async (opts: AbCliOptions) => {
       const plan = checkAbOptions(opts);
       const out = opts.output as string;
@@ -148,33 +153,53 @@ export function registerAb(program: Command): void {
       const devPrompts = opts.devPrompts ? readPrompts(opts.devPrompts) : [];
       const arms = (opts.policyArm ?? []).map(parsePolicyArm);
       if (new Set(arms.map((a) => a.name)).size !== arms.length) throw new UsageError('two --policy-arm entries share a name');
-      const model = await loadModel(opts);
+      const specs = checkBackendOptions(opts);
+      if (arms.length > 0 && !specs.needsLocal && !opts.model) throw new UsageError('--policy-arm needs the reference model locally (--model, or --reference-backend local)');
+      const model = specs.needsLocal || opts.model || arms.length > 0 ? await loadModel(opts) : undefined;
       const policies: PolicyArm[] = [];
       const references: ReferenceModel[] = [];
       const opened: HookedModel[] = [];
       const bar = progressBar(showProgress(opts.json));
+      let journal: Journal | undefined;
       try {
         for (const a of arms) {
           const dir = await hookedModelDir(a.dir);
-          checkSameVocabularyDirs(model.dir, dir, ['reference model', `policy arm ${a.name}`]);
+          checkSameVocabularyDirs((model as HookedModel).dir, dir, ['reference model', `policy arm ${a.name}`]);
           policies.push({ name: a.name, model: await HookedModel.load(dir, sessionOptions(opts)) });
         }
-        for (const [k, arg] of (opts.reference ?? []).entries()) {
-          const dir = await hookedModelDir(arg);
-          const anchor = references[0];
-          if (k === 0 || !anchor) checkSameVocabularyDirs(model.dir, dir, ['model', `reference ${arg}`]);
-          else checkSameVocabularyDirs(anchor.model.dir, dir, [`reference ${opts.reference?.[0]}`, `reference ${arg}`]);
-          const same = dir === model.dir ? model : opened.find((m) => m.dir === dir);
-          const ref = same ?? await HookedModel.load(dir, sessionOptions(opts));
-          if (!same) opened.push(ref);
-          references.push({ name: basename(arg.replace(/[/\\]+$/, '')) || arg, model: ref });
+        if ((opts.reference ?? []).length > 0 && !model) throw new UsageError('--reference models are scored locally: give --model with them');
+        const local = model;
+        if (local) {
+          for (const [k, arg] of (opts.reference ?? []).entries()) {
+            const dir = await hookedModelDir(arg);
+            const anchor = references[0];
+            if (k === 0 || !anchor) checkSameVocabularyDirs(local.dir, dir, ['model', `reference ${arg}`]);
+            else checkSameVocabularyDirs(anchor.model.dir, dir, [`reference ${opts.reference?.[0]}`, `reference ${arg}`]);
+            const same = dir === local.dir ? local : opened.find((m) => m.dir === dir);
+            const ref = same ?? await HookedModel.load(dir, sessionOptions(opts));
+            if (!same) opened.push(ref);
+            references.push({ name: basename(arg.replace(/[/\\]+$/, '')) || arg, model: ref });
+          }
         }
-        const ctx = { model, loadVector: vectorProbeLoader(model) };
+        const vector = opts.vector ? SteeringVector.load(opts.vector, model ? { model } : {}) : undefined;
+        const args = {
+          command: 'ab', model: specs.needsLocal ? model?.dir : null, prompts: hashOf(prompts), devPrompts: hashOf(devPrompts), ns: plan.ns, strengths: plan.strengths,
+          vector: vector ? checksumOf(vector) : null, reward: opts.reward, gold: opts.gold, utility: opts.utility ?? 'hidden', beta: opts.beta ?? null, comboN: opts.comboN ?? null,
+          seed: opts.seed ?? 0, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, maxNewTokens: opts.maxNewTokens ?? 64, selectors: opts.selectors ?? null,
+          klResamples: opts.klResamples ?? null, policyArms: arms, references: opts.reference ?? [], epsilon: opts.epsilon ?? null,
+        };
+        const ctx = { ...(model ? { model } : {}), ...(model ? { loadVector: vectorProbeLoader(model) } : {}) };
         const proxy = await parseReward(opts.reward as string, ctx);
         const gold = await parseReward(opts.gold as string, ctx);
-        const utility = parseUtility(opts.utility ?? 'hidden', { model });
-        const vector = opts.vector ? SteeringVector.load(opts.vector, { model }) : undefined;
-        const result = await runAB(model, {
+        const utilitySpec = opts.utility ?? 'hidden';
+        if (!model && utilitySpec.startsWith('hidden')) throw new BackendCapabilityError('activations', `--utility ${utilitySpec}${opts.utility ? '' : ' (the default)'} needs the model's activations, which a server does not return: pick --utility minilm, rouge-l or chrf, or use --backend local`);
+        const utility = parseUtility(utilitySpec, model ? { model } : {});
+        const backends = await openBackends(opts, model, { dir: out, args });
+        journal = backends.journal;
+        const note = resumeNote(journal);
+        if (note) process.stderr.write(note);
+        const result = await runAB(backends.policy, {
+          referenceBackend: backends.reference, concurrency: backends.concurrency,
           prompts, devPrompts, ns: plan.ns, strengths: plan.strengths, proxy, gold, utility,
           ...(vector ? { vector } : {}),
           ...(policies.length > 0 ? { policies } : {}),
@@ -202,9 +227,10 @@ export function registerAb(program: Command): void {
         }
       } finally {
         bar.stop();
-        for (const p of policies) await p.model.dispose();
+        journal?.close();
+        for (const p of policies) await (p.model as HookedModel).dispose();
         for (const m of opened) await m.dispose();
-        await model.dispose();
+        await model?.dispose();
       }
     });
 }

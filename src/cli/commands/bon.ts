@@ -8,19 +8,26 @@
 import type { Command } from 'commander';
 import { runBestOfN, type BestOfNResult } from '../../ab/bon.js';
 import { vectorProbeLoader } from '../../ab/vector-probe.js';
-import { UsageError } from '../../errors.js';
+import { BackendCapabilityError, OutputExistsError, UsageError } from '../../errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseReward } from '../../rewards/parse.js';
 import { rewardUsages } from '../../rewards/registry.js';
 import { hasSelector, selectorNames, selectorSpec } from '../../selection/registry.js';
 import type { SelectorName } from '../../selection/selectors.js';
 import { parseUtility } from '../../utilities/parse.js';
 import { utilityUsages } from '../../utilities/registry.js';
+import { hashOf } from '../../backends/journal.js';
+import type { Journal } from '../../backends/journal.js';
+import { atomicWriteFile } from '../../files/fs.js';
 import { printJson } from '../common.js';
+import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions } from '../backend-options.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
 import { quantityOption } from '../../validate/index.js';
 
-interface BonCliOptions extends ModelCliOptions, SteeringCliOptions {
+interface BonCliOptions extends ModelCliOptions, SteeringCliOptions, BackendCliOptions {
+  output?: string;
   prompt?: string;
   n?: number;
   reward?: string;
@@ -77,28 +84,49 @@ export function registerBon(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass in (0, 1] (default 1)', quantityOption('topP'))
     .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', quantityOption('maxNewTokens'));
   addSteeringOptions(cmd)
-    .option('--json', 'print one JSON document')
+    .option('-o, --output <dir>', 'write bon.json here, with a journal that makes an interrupted run resumable')
+    .option('--json', 'print one JSON document');
+  addBackendOptions(cmd)
     .action(async (opts: BonCliOptions) => {
       const method = checkBonOptions(opts);
-      const model = await loadModel(opts);
+      const specs = checkBackendOptions(opts);
+      if (opts.output && existsSync(join(opts.output, 'bon.json'))) throw new OutputExistsError(join(opts.output, 'bon.json'));
+      const model = specs.needsLocal || opts.model ? await loadModel(opts) : undefined;
+      let journal: Journal | undefined;
       try {
         const steering = steeringFromOptions(opts, model);
-        const reward = await parseReward(opts.reward as string, { model, loadVector: vectorProbeLoader(model) });
-        const utility = parseUtility(opts.utility ?? 'hidden', { model });
-        const result = await runBestOfN(model, opts.prompt as string, {
+        const ctx = model ? { model, loadVector: vectorProbeLoader(model) } : {};
+        const reward = await parseReward(opts.reward as string, ctx);
+        const utilitySpec = opts.utility ?? 'hidden';
+        if (!model && utilitySpec.startsWith('hidden')) throw new BackendCapabilityError('activations', `--utility ${utilitySpec}${opts.utility ? '' : ' (the default)'} needs the model's activations, which a server does not return: pick --utility minilm, rouge-l or chrf, or use --backend local`);
+        const utility = parseUtility(utilitySpec, model ? { model } : {});
+        const sampling = {
+          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+          ...(opts.topP !== undefined ? { topP: opts.topP } : {}),
+          ...(opts.maxNewTokens !== undefined ? { maxNewTokens: opts.maxNewTokens } : {}),
+        };
+        const args = {
+          command: 'bon', model: specs.needsLocal ? model?.dir : null, prompt: opts.prompt, n: opts.n ?? 16, method, beta: opts.beta ?? null,
+          reward: opts.reward, utility: utilitySpec, steering: steering.describe(), vectors: hashOf(steering.terms.map((t) => t.vector.toJSON())), sampling,
+        };
+        const backends = await openBackends(opts, model, opts.output ? { dir: opts.output, args } : undefined);
+        journal = backends.journal;
+        const note = resumeNote(journal);
+        if (note) process.stderr.write(note);
+        const result = await runBestOfN(backends.policy, opts.prompt as string, {
           n: opts.n ?? 16, method, ...(opts.beta !== undefined ? { beta: opts.beta } : {}), reward, utility,
-          ...(steering.empty ? {} : { steering: steering.plan() }),
-          sampling: {
-            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-            ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
-            ...(opts.topP !== undefined ? { topP: opts.topP } : {}),
-            ...(opts.maxNewTokens !== undefined ? { maxNewTokens: opts.maxNewTokens } : {}),
-          },
+          referenceBackend: backends.reference,
+          ...(steering.empty ? {} : { steering }),
+          sampling,
         });
-        if (opts.json) printJson({ model: model.dir, steered: !steering.empty, ...result });
+        const doc = { model: backends.policy.info.model, backend: backends.policy.info.id, referenceBackend: backends.reference.info.id, steered: !steering.empty, ...result };
+        if (opts.output) atomicWriteFile(join(opts.output, 'bon.json'), `${JSON.stringify(doc, null, 2)}\n`);
+        if (opts.json) printJson(doc);
         else printText(result);
       } finally {
-        await model.dispose();
+        journal?.close();
+        await model?.dispose();
       }
     });
 }

@@ -59,8 +59,8 @@ export function parseVectorArg(arg: string): { path: string; strength?: number }
   return { path: arg };
 }
 
-/** The Steering the flags describe (none when no --vector is given), checked against the model. */
-export function steeringFromOptions(opts: SteeringCliOptions, model: ModelLike): Steering {
+/** The Steering the flags describe (none when no --vector is given), checked against the model when there is one. */
+export function steeringFromOptions(opts: SteeringCliOptions, model: ModelLike | undefined): Steering {
   const vectors = opts.vector ?? [];
   if (vectors.length === 0) {
     if (opts.strength !== undefined || opts.sites || opts.positions || opts.operator || opts.normPreserving) throw new UsageError('--strength, --sites, --positions, --operator and --norm-preserving need --vector');
@@ -73,7 +73,7 @@ export function steeringFromOptions(opts: SteeringCliOptions, model: ModelLike):
     const { path, strength } = parseVectorArg(arg);
     const s = strength ?? opts.strength ?? (operator === 'ablate' ? 0 : undefined);
     if (s === undefined) throw new UsageError(`give a strength for ${path}: --strength <s> or --vector ${path}=<s>`);
-    const vector = SteeringVector.load(path, { model });
+    const vector = SteeringVector.load(path, model ? { model } : {});
     const sites = opts.sites?.filter((site) => vector.hasSite(site));
     if (opts.sites && sites?.length === 0) throw new UsageError(`vector ${path} has none of the sites ${opts.sites.join(', ')} (it has ${vector.sites.join(', ')})`);
     steering = steering.with(vector, {
@@ -84,6 +84,6 @@ export function steeringFromOptions(opts: SteeringCliOptions, model: ModelLike):
       ...(opts.normPreserving ? { normPreserving: true } : {}),
     });
   }
-  steering.check(model);
+  if (model) steering.check(model);
   return steering;
 }
