@@ -87,8 +87,14 @@ describe.concurrent('SIGINT / SIGTERM mid-write leave no partial output', () => 
       expect(r.code, r.stderr).toBe(signal === 'SIGINT' ? 130 : 143);
       expect(r.stderr).toContain(`onnx-steer: interrupted by ${signal}; no partial output was left`);
       expect(r.stderr).not.toMatch(/\n\s+at |unexpected error/);
-      // Nothing left: no output, no temp file, no temp directory.
-      expect(readdirSync(folder), r.stderr).toEqual([]);
+      // Nothing left: no output, no temp file, no temp directory. `ab` keeps its
+      // journal (journal-<hash>.jsonl in the output folder) on purpose: a rerun resumes from it.
+      if (name === 'ab' && existsSync(join(folder, output))) {
+        expect(readdirSync(join(folder, output)).filter((f) => !/^journal-[0-9a-f]{16}\.jsonl$/.test(f)), r.stderr).toEqual([]);
+        expect(readdirSync(folder)).toEqual([output]);
+      } else {
+        expect(readdirSync(folder), r.stderr).toEqual([]);
+      }
       for (const p of r.inFlight) expect(existsSync(p), p).toBe(false);
     }, 180_000);
   }
