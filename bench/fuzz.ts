@@ -3,7 +3,7 @@
  * test/fuzz/targets.ts), printing per parser the inputs tried, how many were
  * refused with a typed error, and every contract break (untyped error or an
  * input taking over a second). Exits 1 when anything broke. `--runs N` and
- * `--seed S` override the defaults.
+ * `--seed S` override the defaults; `--only <text>` runs the parsers whose name contains it.
  */
 import { defaultModelDir } from '../src/model/default-model.js';
 import { REPO, tempDir, TINYSTORIES } from '../test/helpers/paths.js';
@@ -14,15 +14,17 @@ const arg = (flag: string, fallback: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const runs = arg('--runs', 10_000);
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const seed = arg('--seed', 1);
 const work = tempDir('onnx-steer-fuzz-');
 let broken = 0;
 try {
   const targets = fuzzTargets(work.path, REPO, await defaultModelDir(), TINYSTORIES);
-  console.log(`npm run fuzz -- --runs ${runs} --seed ${seed}`);
+  console.log(`npm run fuzz -- --runs ${runs} --seed ${seed}${only ? ` --only '${only}'` : ''}`);
   console.log('| parser | inputs | typed errors | parsed | findings | seconds |');
   console.log('|---|---:|---:|---:|---:|---:|');
-  for (const t of targets) {
+  for (const t of targets.filter((x) => only === undefined || x.name.includes(only))) {
     const t0 = performance.now();
     const r = fuzzTarget(t, runs, seed);
     broken += r.findings.length;

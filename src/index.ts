@@ -86,7 +86,19 @@ export {
   vectorProbeLoader, COMPACT_PROMPTS, COMPACT_DEFAULT_BETA,
   type ABOptions, type ABResult, type ArmResult, type ArmSpec, type BestOfNOptions, type BestOfNResult, type CompactAB, type CompactOptions, type CompactRow,
   type Pool, type Candidate, type PoolSelection, type BetaCalibration, type OveroptimizationStudy, type InvalidReward,
+  type ReferenceModel, type ReferenceKlReport,
 } from './ab/index.js';
+
+// Preference criteria (DPO, RPO, MRPO) by forward passes, and MRPO's combined reference over a candidate pool
+export { scorePreferences, formatPreferences, type PreferenceReport, type PreferenceScoreOptions } from './prefs/score.js';
+export { preferenceCriteria, mrpoPair, DEFAULT_CRITERION_PARAMS, type CriterionParams, type PreferenceCriteria, type SideLogprobs } from './prefs/criteria.js';
+export { mrpoPoolReference, type PoolReference } from './prefs/pool-reference.js';
+// The overoptimization study (Best-of-N vs MBR-BoN and KL-BoN over a ladder of proxies)
+export {
+  runStudy, writeStudyReport, studySummary, drawLadderPool, poolFor, calibrateSelector, proxyCurves, proxyVerdict, RELATIVE_BETA_GRID,
+  type StudyOptions, type StudyResult, type LadderRung, type LadderPool, type StudyPoint, type ProxyVerdict, type SelectorCalibration,
+} from './study/index.js';
+export { lengthReward, type LengthUnit } from './rewards/length.js';
 
 // Interop: GGUF containers and llama.cpp control vectors
 export {

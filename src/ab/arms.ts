@@ -70,7 +70,8 @@ export function defineArms(options: { ns: readonly number[]; strengths: readonly
   const nMax = Math.max(...ns);
   const comboN = options.comboN ?? nMax;
   const b = formatBeta(beta);
-  const arms: ArmSpec[] = [{ id: 'baseline', kind: 'baseline', pool: 'baseline', method: 'sample', n: 1, beta: null, strength: null }];
+  // The baseline's KL pool is the reference pool: its N_max draws from π_ref feed the KL against other references.
+  const arms: ArmSpec[] = [{ id: 'baseline', kind: 'baseline', pool: 'baseline', klPool: 'reference', method: 'sample', n: 1, beta: null, strength: null }];
   for (const s of strengths) {
     arms.push({ id: `steer@${formatBeta(s)}`, kind: 'steering', pool: samplePoolKeyForStrength(s), klPool: poolKeyForStrength(s), method: 'sample', n: 1, beta: null, strength: s });
   }

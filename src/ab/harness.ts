@@ -12,6 +12,7 @@
  * utility matrix are computed once per pool, and every selection reads them.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { DEFAULT_CRITERION_PARAMS } from '../prefs/criteria.js';
 import type { Reward } from '../rewards/types.js';
 import { DEFAULT_BETA_GRID } from '../selection/calibrate.js';
 import { selectorSpec } from '../selection/registry.js';
@@ -22,6 +23,7 @@ import { DEFAULT_AB_SELECTORS, defineArms, pickFor, policyPoolKey, policySampleP
 import { evaluateArm, pickedGold, type ArmResult } from './metrics.js';
 import { annotatePool, drawPool, type Pool, type SamplingOptions } from './pool.js';
 import type { PoolSelection } from './pool-selection.js';
+import { checkReferences, scoreUnderReferences, type ReferenceModel } from './references.js';
 import { calibrateOnPools, describeOveroptimization, overoptimization, type BetaCalibration, type OveroptimizationStudy } from './study.js';
 
 /**
@@ -62,6 +64,14 @@ export interface ABOptions {
    * N_max samples of each, scored under the reference with score().
    */
   policies?: readonly PolicyArm[];
+  /**
+   * Reference models of KL-BoN and of the KL columns (same tokenizer as the
+   * model; the first is MRPO's anchor). With two or more, KL-BoN's reference
+   * log-prob is MRPO's combined l̃ (references.ts). Default: the model itself.
+   */
+  references?: readonly ReferenceModel[];
+  /** MRPO clipping ε in (0, 1) for several references (default 0.1). */
+  epsilon?: number;
   /** N values of the BoN and MBR-BoN arms (candidates are drawn once, N_max per prompt). */
   ns: readonly number[];
   /** Selects (BoN, MBR-BoN). */
@@ -101,6 +111,9 @@ export interface ABResult {
     vector: string | null;
     /** Policy arms: name and model directory. */
     policies: { name: string; dir: string }[];
+    /** Reference models (empty: the model itself) and MRPO's ε when there are several. */
+    references: { name: string; dir: string }[];
+    epsilon: number | null;
     proxy: string;
     gold: string;
     utility: string;
@@ -198,6 +211,9 @@ async function promptPools(model: HookedModel, prompt: string, k: number, nMax: 
 
 export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult> {
   validateABOptions(o);
+  const references = o.references ?? [];
+  checkReferences(model, references, o.epsilon);
+  const epsilon = o.epsilon ?? DEFAULT_CRITERION_PARAMS.epsilon;
   const t0 = performance.now();
   const ns = [...new Set(o.ns)].sort((a, b) => a - b);
   const nMax = ns[ns.length - 1] as number;
@@ -217,7 +233,9 @@ export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult>
 
   const pools: Pool[][] = [];
   for (let k = 0; k < o.prompts.length; k++) {
-    pools.push(await promptPools(model, o.prompts[k] as string, k, nMax, o));
+    const ps = await promptPools(model, o.prompts[k] as string, k, nMax, o);
+    if (references.length > 0) for (const pool of ps) await scoreUnderReferences(model, pool, references, epsilon);
+    pools.push(ps);
     progress({ stage: 'prompts', done: k + 1, total: o.prompts.length });
   }
   const t1 = performance.now();
@@ -255,6 +273,8 @@ export async function runAB(model: HookedModel, o: ABOptions): Promise<ABResult>
       prompts: o.prompts.length, devPrompts: dev.length, ns, nMax, strengths,
       vector: o.vector ? (o.vector.name ?? 'vector') : null,
       policies: (o.policies ?? []).map((p) => ({ name: p.name, dir: p.model.dir })),
+      references: references.map((r) => ({ name: r.name, dir: r.model.dir })),
+      epsilon: references.length >= 2 ? epsilon : null,
       proxy: o.proxy.spec, gold: o.gold.spec, utility: o.utility.spec,
       sampling: { temperature: sampling.temperature ?? 1, topP: sampling.topP ?? 1, maxNewTokens: sampling.maxNewTokens ?? 64, seed: sampling.seed ?? 0 },
       comboN, klResamples, selectors,

@@ -5,7 +5,8 @@ export { runCompactAB, formatCompact, COMPACT_PROMPTS, COMPACT_DEFAULT_BETA, typ
 export { readPrompts, parsePrompts } from './prompts.js';
 export { drawPool, annotatePool, type Pool, type Candidate, type SamplingOptions, type PoolTiming } from './pool.js';
 export { selectFromPool, selectSubset, subMatrix, type PoolSelection, type SelectOptions } from './pool-selection.js';
-export { selectionKlPlugin, klBound } from './kl.js';
+export { selectionKlPlugin, selectionDistribution, pluginKl, klBound, type SelectionDistribution } from './kl.js';
+export { scoreUnderReferences, type ReferenceModel, type ReferenceKl, type ReferenceKlReport } from './references.js';
 export { defineArms, type ArmSpec, type ArmKind } from './arms.js';
 export { evaluateArm, type ArmResult, type KlReport, type ArmCost } from './metrics.js';
 export { calibrateOnPools, overoptimization, describeOveroptimization, type BetaCalibration, type OveroptimizationStudy, type CurvePoint } from './study.js';

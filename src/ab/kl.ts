@@ -37,22 +37,37 @@ export interface PluginOptions {
   needGold?: boolean;
 }
 
-/** Plug-in KL(π_sel ‖ π̂_ref) of a selector at size n on one pool; null when no candidate is valid. */
-export function selectionKlPlugin(pool: Pool, method: SelectorName, n: number, beta: number | null, options: PluginOptions = {}): number | null {
+/**
+ * The plug-in selection policy on one pool: the pool's valid draws merged
+ * into groups of identical token sequences, π̂_ref over the groups (their
+ * frequency among the M valid draws) and π̂_sel (the frequency of each group
+ * among the picks of `resamples` subsets of n drawn with replacement).
+ */
+export interface SelectionDistribution {
+  /** A representative pool index per group. */
+  members: number[];
+  ref: Float64Array;
+  picks: Float64Array;
+  resamples: number;
+}
+
+/** The plug-in distributions of a selector at size n on one pool; null when no candidate is valid. */
+export function selectionDistribution(pool: Pool, method: SelectorName, n: number, beta: number | null, options: PluginOptions = {}): SelectionDistribution | null {
   const valid = pool.candidates.filter((c) => isValid(c, options.needGold ?? false)).map((c) => c.index);
   const m = valid.length;
   if (m === 0) return null;
-  if (n === 1) return 0; // one draw, no choice: the policy is π_ref
   const groupIds = new Map<string, number>();
   const groupOf = new Map<number, number>();
+  const members: number[] = [];
   for (const i of valid) {
     const key = (pool.candidates[i]?.ids ?? []).join(',');
     let g = groupIds.get(key);
-    if (g === undefined) { g = groupIds.size; groupIds.set(key, g); }
+    if (g === undefined) { g = groupIds.size; groupIds.set(key, g); members.push(i); }
     groupOf.set(i, g);
   }
   const ref = new Float64Array(groupIds.size);
   for (const i of valid) { const g = groupOf.get(i) as number; ref[g] = (ref[g] as number) + 1 / m; }
+  if (n === 1) return { members, ref, picks: Float64Array.from(ref), resamples: Infinity }; // one draw, no choice: π_sel = π_ref
   const resamples = options.resamples ?? 1000;
   const rng = new Rng(options.seed ?? 0);
   const picks = new Float64Array(groupIds.size);
@@ -62,14 +77,26 @@ export function selectionKlPlugin(pool: Pool, method: SelectorName, n: number, b
     const { chosen } = selectSubset(pool, subset, method, beta, (options.seed ?? 0) + r + 1);
     if (chosen !== null) { const g = groupOf.get(chosen) as number; picks[g] = (picks[g] as number) + 1 / resamples; }
   }
+  return { members, ref, picks, resamples };
+}
+
+/** Σ_y π̂_sel(y)·log(π̂_sel(y)/π̂_ref(y)) less the Miller–Madow correction. */
+export function pluginKl(d: SelectionDistribution): number {
+  if (!Number.isFinite(d.resamples)) return 0;
   let kl = 0;
   let seen = 0;
-  for (let g = 0; g < picks.length; g++) {
-    const p = picks[g] as number;
-    if (p > 0) { kl += p * Math.log(p / (ref[g] as number)); seen++; }
+  for (let g = 0; g < d.picks.length; g++) {
+    const p = d.picks[g] as number;
+    if (p > 0) { kl += p * Math.log(p / (d.ref[g] as number)); seen++; }
   }
   // Miller–Madow: the plug-in entropy of R draws is low by (K − 1)/(2R), so the KL is high by as much.
-  return Math.max(0, kl - (seen - 1) / (2 * resamples));
+  return Math.max(0, kl - (seen - 1) / (2 * d.resamples));
+}
+
+/** Plug-in KL(π_sel ‖ π̂_ref) of a selector at size n on one pool; null when no candidate is valid. */
+export function selectionKlPlugin(pool: Pool, method: SelectorName, n: number, beta: number | null, options: PluginOptions = {}): number | null {
+  const d = selectionDistribution(pool, method, n, beta, options);
+  return d === null ? null : pluginKl(d);
 }
 
 /** log π_s(y) − log π_ref(y) for a steered candidate (null when not scored). */

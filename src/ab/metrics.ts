@@ -18,7 +18,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { selectorSpec } from '../selection/registry.js';
 import { distinctN, klMonteCarlo, meanCI, perplexity, winRate, type Interval, type WinRate } from '../selection/stats.js';
 import type { ArmSpec } from './arms.js';
-import { klBound, selectionKlPlugin, steeringLogRatio } from './kl.js';
+import { klBound, pluginKl, selectionDistribution, steeringLogRatio, type SelectionDistribution } from './kl.js';
+import { sampleReferenceKl, selectionReferenceKl, type ReferenceKlReport } from './references.js';
 import { CAPTURE_BATCH, isValid, type Pool } from './pool.js';
 import type { PoolSelection } from './pool-selection.js';
 
@@ -28,6 +29,8 @@ export interface KlReport {
   estimator: string;
   bound: number | null;
   boundFormula?: string;
+  /** With several reference models (ABOptions.references): KL against each and against the combined l̃ (references.ts). */
+  references?: ReferenceKlReport;
 }
 
 export interface ArmCost {
@@ -105,9 +108,16 @@ export function armCost(arm: ArmSpec, pools: readonly Pool[], picks: readonly Po
 }
 
 function armKl(p: ArmPicks, o: EvaluateOptions): KlReport {
+  const r = armKlToRef(p, o);
+  const refs = p.arm.method === 'sample' ? sampleReferenceKl(p.klPools ?? p.pools, r.report.estimate) : selectionReferenceKl(p.pools, r.distributions, r.report.estimate);
+  return refs ? { ...r.report, references: refs } : r.report;
+}
+
+function armKlToRef(p: ArmPicks, o: EvaluateOptions): { report: KlReport; distributions: (SelectionDistribution | null)[] } {
   const { arm } = p;
+  const only = (report: KlReport) => ({ report, distributions: [] });
   const resamples = o.klResamples ?? 1000;
-  if (arm.kind === 'baseline') return { estimate: 0, estimator: 'exact: the baseline samples π_ref', bound: 0 };
+  if (arm.kind === 'baseline') return only({ estimate: 0, estimator: 'exact: the baseline samples π_ref', bound: 0 });
   if (arm.kind === 'steering' || arm.kind === 'policy') {
     const policy: number[] = []; const reference: number[] = [];
     for (const pool of p.klPools ?? p.pools) {
@@ -116,20 +126,21 @@ function armKl(p: ArmPicks, o: EvaluateOptions): KlReport {
         policy.push(c.steeredLogprob); reference.push(c.refLogprob);
       }
     }
-    if (policy.length === 0) return { estimate: null, estimator: 'Monte Carlo k1 (no scored samples)', bound: null };
+    if (policy.length === 0) return only({ estimate: null, estimator: 'Monte Carlo k1 (no scored samples)', bound: null });
     const est = klMonteCarlo(policy, reference, 'k1');
-    return {
+    return only({
       estimate: est.estimate, stderr: est.stderr, bound: null,
       estimator: arm.kind === 'policy'
         ? `Monte Carlo k1: mean of log π_policy(y) − log π_ref(y) over ${est.n} samples of the policy (π_ref from score())`
         : `Monte Carlo k1: mean of log π_s(y) − log π_ref(y) from score() over ${est.n} steered samples`,
-    };
+    });
   }
   const plugin: number[] = [];
   const ratios: number[] = [];
+  const distributions = p.pools.map((pool, k) => selectionDistribution(pool, arm.method, arm.n, arm.beta, { resamples, seed: (o.seed ?? 0) + k, needGold: true }));
   p.pools.forEach((pool, k) => {
-    const v = selectionKlPlugin(pool, arm.method, arm.n, arm.beta, { resamples, seed: (o.seed ?? 0) + k, needGold: true });
-    if (v !== null) plugin.push(v);
+    const d = distributions[k];
+    if (d) plugin.push(pluginKl(d));
     const chosen = p.picks[k]?.chosen;
     if (arm.kind === 'steer+mbr-bon' && chosen !== null && chosen !== undefined) {
       const r = steeringLogRatio(pool, chosen);
@@ -141,13 +152,19 @@ function armKl(p: ArmPicks, o: EvaluateOptions): KlReport {
   if (arm.kind === 'steer+mbr-bon') {
     const steer = mean(ratios);
     return {
-      estimate: sel === null || steer === null ? null : sel + steer, bound: null,
-      estimator: `plug-in selection KL on the steered pool (${resamples} resamples) + mean log π_s/π_ref of the picks`,
+      report: {
+        estimate: sel === null || steer === null ? null : sel + steer, bound: null,
+        estimator: `plug-in selection KL on the steered pool (${resamples} resamples) + mean log π_s/π_ref of the picks`,
+      },
+      distributions,
     };
   }
   return {
-    estimate: sel, bound: bound?.value ?? null, ...(bound ? { boundFormula: bound.formula } : {}),
-    estimator: `plug-in on the pool's M draws (${resamples} resamples of N with replacement; biased low as N → M)`,
+    report: {
+      estimate: sel, bound: bound?.value ?? null, ...(bound ? { boundFormula: bound.formula } : {}),
+      estimator: `plug-in on the pool's M draws (${resamples} resamples of N with replacement; biased low as N → M)`,
+    },
+    distributions,
   };
 }
 

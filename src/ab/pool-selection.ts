@@ -14,6 +14,7 @@ import { Rng } from '../math/rng.js';
 import { selectorSpec } from '../selection/registry.js';
 import { meanUtility, type SelectionInput, type SelectorName } from '../selection/selectors.js';
 import { isValid, type Pool } from './pool.js';
+import { referenceInput } from './references.js';
 
 export interface SelectOptions {
   method: SelectorName;
@@ -72,7 +73,7 @@ export function selectSubset(pool: Pool, subset: readonly number[], method: Sele
   const spec = selectorSpec(method);
   const cand = subset.map((i) => pool.candidates[i]);
   const input: SelectionInput = { rewards: cand.map((c) => c?.proxy ?? NaN) };
-  if (spec.needs.logprobs) input.logprobs = cand.map((c) => c?.refLogprob ?? NaN);
+  if (spec.needs.logprobs) Object.assign(input, referenceInput(pool, cand));
   if (spec.needs.lengths) input.lengths = cand.map((c) => c?.ids.length ?? 0);
   if (beta !== null) input.beta = beta;
   let mu: Float64Array | undefined;

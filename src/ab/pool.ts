@@ -45,6 +45,8 @@ export interface Candidate {
   refTokenLogprobs: number[];
   /** log π_steered(y | x) from score() with the pool's steering; steered pools only. */
   steeredLogprob?: number;
+  /** log π_k(y | x) under each of the run's reference models, when it names several (see references.ts). */
+  referenceLogprobs?: number[];
   /** null when the reward returned a non-finite value or none (see `invalid` of the pool). */
   proxy: number | null;
   gold: number | null;
@@ -74,6 +76,8 @@ export interface Pool {
   utility: Float64Array;
   invalid: InvalidReward[];
   timing: PoolTiming;
+  /** The reference models behind the candidates' referenceLogprobs, and MRPO's ε for combining them. */
+  references?: { names: string[]; epsilon: number };
 }
 
 export interface DrawOptions {

@@ -15,6 +15,7 @@ import { registerPrefs } from './commands/prefs.js';
 import { registerBake, registerExport, registerImport } from './commands/interop.js';
 import { registerPatterns } from './commands/patterns.js';
 import { registerServe } from './commands/serve.js';
+import { registerStudy } from './commands/study.js';
 
 export function createProgram(): Command {
   const program = new Command();
@@ -39,6 +40,7 @@ export function createProgram(): Command {
   registerPatterns(program);
   registerBake(program);
   registerServe(program);
+  registerStudy(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

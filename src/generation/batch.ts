@@ -73,12 +73,34 @@ function gather(layout: CacheLayout, parts: readonly Part[], length: number, dro
   return { batch, length, tensors };
 }
 
+/**
+ * The K stride onnxruntime's CPU SGEMM (MLAS) splits a product of inner
+ * dimension K into when its output has `n` columns: 128, doubled each time
+ * the N stride (128) halves down to 16 while it still covers `n`. Attention
+ * weights × V has n = head size and K = cached positions, so its sums run
+ * in blocks of this many positions (256 for head size 64, 1024 for 16).
+ */
+export function sgemmKStride(n: number): number {
+  let strideN = 128;
+  let strideK = 128;
+  while (strideN > 16 && strideN / 2 >= n) { strideK *= 2; strideN /= 2; }
+  return strideK;
+}
+
+/** The positions per summation block of the attention × V product on this model (Infinity when unknown). */
+function attentionBlock(manifest: HooksManifest): number {
+  const kind = manifest.cache.kind;
+  return kind === 'bnsh' || kind === 'stacked' ? sgemmKStride(manifest.cache.headDim) : Infinity;
+}
+
 export class DecodeBatch {
   private readonly runner: ModelRunner;
   private readonly layout: CacheLayout;
   private cache: KvCache | undefined;
   /** Masked slots at the front of each row's cache. */
   private pads: number[] = [];
+  /** The most real positions each row will attend over in its life (Infinity: unknown). */
+  private finals: number[] = [];
 
   /**
    * Row padding is kept to multiples of `alignment` slots. onnxruntime's CPU
@@ -89,28 +111,53 @@ export class DecodeBatch {
    * AVX-512). With aligned padding a row's logits do not depend on the batch.
    */
   readonly alignment: number;
+  /**
+   * Summation block of the attention × V product, in positions (see
+   * sgemmKStride). The product sums each block of cached positions, then
+   * adds the blocks, so a row whose padding moves its positions across a
+   * block boundary gets different last bits than alone (measured on head
+   * size 64: exact while a padded row's positions stay inside one block of
+   * 256, about 1e-6 off once they straddle one). A row may therefore carry
+   * padding that is a multiple of the block, or padding that keeps its whole
+   * life (`final` positions) inside one block; joins and trims that would
+   * break this for any row are refused.
+   */
+  readonly block: number;
   /** Whether rows of different lengths may share the batch (else only equal lengths do; static caches hold one row). */
   readonly ragged: boolean;
 
-  constructor(runner: ModelRunner, options: { alignment?: number } = {}) {
+  constructor(runner: ModelRunner, options: { alignment?: number; block?: number } = {}) {
     this.runner = runner;
     this.layout = runner.manifest.cache;
     this.ragged = DecodeBatch.supportsRagged(runner.manifest);
     this.alignment = options.alignment ?? 8;
+    this.block = options.block ?? attentionBlock(runner.manifest);
     if (!Number.isInteger(this.alignment) || this.alignment < 1) throw new InvalidArgumentError(`alignment must be a positive integer, got ${this.alignment}`);
+    if (!(this.block === Infinity || (Number.isInteger(this.block) && this.block >= 1))) throw new InvalidArgumentError(`block must be a positive integer or Infinity, got ${this.block}`);
+  }
+
+  /** Whether a row padded by `pad` slots attends exactly as alone for its whole life of `final` positions. */
+  private exact(pad: number, final: number): boolean {
+    if (this.block === Infinity) return true;
+    const phase = pad % this.block;
+    return phase === 0 || phase + final <= this.block;
   }
 
   /**
-   * Whether rows whose caches hold `length` positions can join now: always
-   * into an empty batch, else when the padding either side needs is a
-   * multiple of the alignment.
+   * Whether rows whose caches hold `length` positions (and will attend over
+   * at most `final` positions) can join now: always into an empty batch,
+   * else when the padding either side needs is a multiple of the alignment
+   * and keeps every row exact (see `block`).
    */
-  canJoin(length: number): boolean {
+  canJoin(length: number, final = Infinity): boolean {
     if (this.size === 0) return true;
     if (this.layout.kind === 'static') return false;
     if (!this.ragged) return length === this.length;
     const d = this.length - length;
-    return ((d % this.alignment) + this.alignment) % this.alignment === 0;
+    if (((d % this.alignment) + this.alignment) % this.alignment !== 0) return false;
+    const grow = Math.max(0, -d);
+    if (!this.exact(Math.max(0, d), final)) return false;
+    return grow === 0 || this.pads.every((p, b) => this.exact(p + grow, this.finals[b] ?? Infinity));
   }
 
   /** Whether rows of different lengths can share a batch on this model. */
@@ -127,16 +174,22 @@ export class DecodeBatch {
   /** Padding slots held in the batch (a measure of wasted attention). */
   get padding(): number { return this.pads.reduce((a, b) => a + b, 0); }
 
-  /** Appends the rows of `rows` (a cache of one or more rows of equal length) at the end of the batch. */
-  add(rows: KvCache): void {
+  /**
+   * Appends the rows of `rows` (a cache of one or more rows of equal length)
+   * at the end of the batch; `final` bounds the positions they will attend over.
+   */
+  add(rows: KvCache, final = Infinity): void {
     if (rows.length === 0) throw new InvalidArgumentError('a row must join with a non-empty cache');
-    if (!this.canJoin(rows.length)) throw new InvalidArgumentError(`rows of length ${rows.length} cannot join a batch of length ${this.length} (alignment ${this.alignment})`);
+    if (!this.canJoin(rows.length, final)) throw new InvalidArgumentError(`rows of length ${rows.length} cannot join a batch of length ${this.length} (alignment ${this.alignment}, block ${this.block})`);
     const ids = Array.from({ length: rows.batch }, (_, i) => i);
+    const finals = new Array<number>(rows.batch).fill(final);
     if (!this.cache || this.size === 0) {
       this.cache = rows;
       this.pads = new Array<number>(rows.batch).fill(0);
+      this.finals = finals;
       return;
     }
+    this.finals.push(...finals);
     const L = Math.max(this.cache.length, rows.length);
     const cur = this.cache;
     if (cur.length === L && rows.length === L) {
@@ -159,10 +212,15 @@ export class DecodeBatch {
     if (keep.length === 0 || !this.cache) {
       this.cache = undefined;
       this.pads = [];
+      this.finals = [];
       return;
     }
     const pads = keep.map((k) => this.pads[k] ?? 0);
-    const trim = Math.floor(Math.min(...pads) / this.alignment) * this.alignment;
+    const finals = keep.map((k) => this.finals[k] ?? Infinity);
+    const least = Math.min(...pads);
+    let trim = Math.floor(least / this.alignment) * this.alignment;
+    // A trim must keep every row exact; a multiple of the block keeps each row's phase in it.
+    if (!pads.every((p, i) => this.exact(p - trim, finals[i] ?? Infinity))) trim = this.block === Infinity ? 0 : Math.floor(least / this.block) * this.block;
     const cur = this.cache;
     if (this.layout.kind !== 'bnsh' && this.layout.kind !== 'stacked') {
       // Static caches never carry padding (rows of one length only): a plain row selection.
@@ -171,6 +229,7 @@ export class DecodeBatch {
       this.cache = gather(this.layout, [{ cache: cur, rows: keep, shift: -trim }], cur.length - trim, [trim]);
     }
     this.pads = pads.map((p) => p - trim);
+    this.finals = finals;
   }
 
   /**
@@ -202,5 +261,6 @@ export class DecodeBatch {
   clear(): void {
     this.cache = undefined;
     this.pads = [];
+    this.finals = [];
   }
 }

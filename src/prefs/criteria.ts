@@ -160,6 +160,9 @@ export function mrpoWeights(deltas: readonly number[]): number[] {
 /** l̃ = −log Σ_k w_k·exp(−l_k), by log-sum-exp. Weights of 0 drop out. */
 export function combinedLogprob(logprobs: readonly number[], weights: readonly number[]): number {
   if (logprobs.length !== weights.length) throw new InvalidArgumentError(`${logprobs.length} log-probs for ${weights.length} weights`);
+  // Equal log-probs combine to themselves (the weights sum to 1); return it exactly, not up to rounding.
+  const first = logprobs.find((_, k) => (weights[k] as number) > 0);
+  if (first !== undefined && logprobs.every((l, k) => l === first || !((weights[k] as number) > 0))) return first;
   const terms: number[] = [];
   logprobs.forEach((l, k) => {
     const w = weights[k] as number;

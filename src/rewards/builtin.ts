@@ -3,9 +3,10 @@
  * reward is a file exporting a RewardKind (see spec.ts) and one entry here.
  */
 import { afinnKind, keywordKind, vaderKind } from './lexicon.js';
+import { lengthKind } from './length.js';
 import { moduleKind } from './module.js';
 import { verifierKind } from './verifiers.js';
 import { probeKind } from './probe.js';
 import type { RewardKind } from './spec.js';
 
-export const BUILTIN_REWARDS: readonly RewardKind[] = [vaderKind, afinnKind, keywordKind, probeKind, verifierKind, moduleKind];
+export const BUILTIN_REWARDS: readonly RewardKind[] = [vaderKind, afinnKind, keywordKind, probeKind, lengthKind, verifierKind, moduleKind];

@@ -6,7 +6,9 @@
  *   bon         argmax_i R_i
  *   mbr         argmax_i ū_i,            ū_i = (1/N) Σ_j u(y_i, y_j)   (j = i included)
  *   mbr-bon     argmax_i R_i + β·ū_i     (Jinnai et al. 2024, MBR-BoN)
- *   kl-bon      argmax_i R_i + β·log π_ref(y_i|x)   (Jinnai et al. 2024, KL-BoN)
+ *   kl-bon      argmax_i R_i + β·log π_ref(y_i|x)   (Jinnai et al. 2024, KL-BoN);
+ *               with several references, log π_ref is MRPO's combined l̃ of
+ *               them over the candidates (src/prefs/pool-reference.ts)
  *   length-bon  argmax_i R_i − β·|y_i|   (the sentence-length-regularised BoN
  *               of Ichihara et al. 2025, "Evaluation of Best-of-N Sampling
  *               Strategies for Language Model Alignment", TMLR; |y| in tokens)
@@ -25,14 +27,24 @@
  * finite; a bad value is reported with its candidate index.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { DEFAULT_CRITERION_PARAMS } from '../prefs/criteria.js';
+import { mrpoPoolReference } from '../prefs/pool-reference.js';
 
 export interface SelectionInput {
   /** R(y_i), N values. Required by all but `mbr`. */
   rewards?: ArrayLike<number>;
   /** u(y_i, y_j) row-major, N² values. Required by `mbr` and `mbr-bon`. */
   utility?: ArrayLike<number>;
-  /** log π_ref(y_i | x), summed over tokens. Required by `kl-bon`. */
+  /** log π_ref(y_i | x), summed over tokens. Required by `kl-bon` (or `references`). */
   logprobs?: ArrayLike<number>;
+  /**
+   * `kl-bon` with several reference models: references[k][i] = log π_k(y_i | x),
+   * the first the anchor (MRPO's initial policy). Replaces `logprobs` by MRPO's
+   * combined reference l̃ over the candidates (src/prefs/pool-reference.ts).
+   */
+  references?: readonly ArrayLike<number>[];
+  /** MRPO clipping ε in (0, 1) for `references` (default 0.1). */
+  epsilon?: number;
   /** |y_i| in tokens. Required by `length-bon`. */
   lengths?: ArrayLike<number>;
   /** Regularisation strength, ≥ 0. Required by the regularised selectors. */
@@ -61,6 +73,7 @@ function candidateCount(input: SelectionInput, who: string): number {
   if (input.rewards) counts.push(['rewards', input.rewards.length]);
   if (input.logprobs) counts.push(['logprobs', input.logprobs.length]);
   if (input.lengths) counts.push(['lengths', input.lengths.length]);
+  input.references?.forEach((r, k) => counts.push([`references[${k}]`, r.length]));
   if (input.utility) counts.push(['utility', Math.round(Math.sqrt(input.utility.length))]);
   const n = counts[0]?.[1] ?? 0;
   if (n < 1) throw new InvalidArgumentError(`${who}: needs at least one candidate (N = ${n})`);
@@ -137,12 +150,23 @@ export const mbrBon: Selector = (input) => {
   return pick(combine(rewards, beta, u, 1));
 };
 
+/** l̃ of several references (MRPO's combination over the candidates); one reference is used as it is. */
+function combinedReference(references: readonly ArrayLike<number>[], rewards: ArrayLike<number>, epsilon: number, who: string): ArrayLike<number> {
+  if (references.length === 0) throw new InvalidArgumentError(`${who}: references is empty`);
+  references.forEach((r, k) => finiteValues(r, who, `references[${k}]`));
+  if (references.length === 1) return references[0] as ArrayLike<number>;
+  return mrpoPoolReference(references, rewards, epsilon).combined;
+}
+
 export const klBon: Selector = (input) => {
   const who = 'kl-bon';
   candidateCount(input, who);
   const rewards = finiteValues(required(input.rewards, who, 'rewards'), who, 'rewards');
   const beta = checkBeta(input, who);
-  const logprobs = finiteValues(required(input.logprobs, who, 'log-probs (summed log π_ref(y|x))'), who, 'logprobs');
+  if (input.references && input.logprobs) throw new InvalidArgumentError(`${who}: give logprobs (one reference) or references (several), not both`);
+  const logprobs = input.references
+    ? combinedReference(input.references, rewards, input.epsilon ?? DEFAULT_CRITERION_PARAMS.epsilon, who)
+    : finiteValues(required(input.logprobs, who, 'log-probs (summed log π_ref(y|x))'), who, 'logprobs');
   return pick(combine(rewards, beta, logprobs, 1));
 };
 

@@ -52,6 +52,8 @@ export function createServer(model: HookedModel, options: ServerOptions = {}): S
   const modelName = options.modelName ?? (model.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'model').replace(/-[0-9a-f]{16}$/, '');
   const ctx: RouteContext = { model, modelName, scheduler, registry, maxTokens: options.maxTokens ?? 1024, fingerprint: `fp_${model.manifest.fingerprint.slice(0, 12)}` };
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 1 << 20 });
+  // Request bodies are JSON only: a text/plain body is a 415, not a string handed to the routes.
+  app.removeContentTypeParser('text/plain');
   const http = { requests: new Map<string, number>() };
   const authorized = options.apiKey ? keyCheck(options.apiKey) : undefined;
   let draining = false;

@@ -4,11 +4,20 @@
  * line ("\n\n"), without role markers, and encoded with the model's special
  * tokens (BOS), so a base model simply continues the text.
  */
-import type { HookedModel } from '../model/hooked-model.js';
-import type { ChatMessage } from '../runtime/tokenizer.js';
+import type { HooksManifest } from '../hooks/manifest.js';
+import type { ChatMessage, TextTokenizer } from '../runtime/tokenizer.js';
+import { checkTokenIds } from '../validate/index.js';
 import { badRequest } from './errors.js';
+import { field } from './params.js';
 
 export interface Prompt { ids: number[]; text: string }
+
+/** What prompts need of the served model: its tokenizer and manifest. */
+export interface PromptModel {
+  readonly tokenizer: TextTokenizer;
+  readonly manifest: HooksManifest;
+  decode(ids: readonly number[]): string;
+}
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant']);
 
@@ -28,7 +37,7 @@ export function chatMessages(raw: unknown): ChatMessage[] {
   });
 }
 
-export function chatPrompt(model: HookedModel, messages: readonly ChatMessage[]): Prompt {
+export function chatPrompt(model: PromptModel, messages: readonly ChatMessage[]): Prompt {
   if (model.tokenizer.hasChatTemplate) {
     const text = model.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
     return { ids: model.tokenizer.encode(text, { addSpecialTokens: false }), text };
@@ -38,7 +47,7 @@ export function chatPrompt(model: HookedModel, messages: readonly ChatMessage[])
 }
 
 /** The prompts of a completions request: a string, strings, token ids, or lists of token ids. */
-export function completionPrompts(model: HookedModel, raw: unknown): Prompt[] {
+export function completionPrompts(model: PromptModel, raw: unknown): Prompt[] {
   const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x));
   let list: Prompt[];
   if (typeof raw === 'string') list = [{ ids: model.tokenizer.encode(raw), text: raw }];
@@ -47,5 +56,10 @@ export function completionPrompts(model: HookedModel, raw: unknown): Prompt[] {
   else if (Array.isArray(raw) && raw.length > 0 && raw.every(isIds)) list = (raw).map((ids) => ({ ids: [...ids], text: model.decode(ids) }));
   else throw badRequest('prompt must be a string, an array of strings, an array of token ids or an array of such arrays', 'prompt');
   if (list.length > 64) throw badRequest('at most 64 prompts per request', 'prompt');
+  const vocab = model.manifest.vocabSize;
+  if (vocab !== undefined && (isIds(raw) || (Array.isArray(raw) && raw.every(isIds)))) {
+    const lists: unknown[] = isIds(raw) ? [raw] : raw;
+    lists.forEach((ids, i) => field(lists.length > 1 ? `prompt[${i}]` : 'prompt', () => checkTokenIds(ids, lists.length > 1 ? `prompt[${i}]` : 'prompt', vocab)));
+  }
   return list;
 }

@@ -9,12 +9,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HookedModel } from '../model/hooked-model.js';
 import type { GenerationRequest, JobEvent, JobResult } from '../serving/job.js';
 import type { JobHandle, Scheduler } from '../serving/scheduler.js';
-import { ApiError, badRequest, errorBody, toApiError } from './errors.js';
+import { errorBody, toApiError } from './errors.js';
 import { chatLogprobs, completionLogprobs, finishReason, usage, type TokenText } from './format.js';
-import { CHAT_KEYS, COMPLETION_KEYS, bool, checkKeys, commonRequest, maxTokensOf, num, type Body } from './params.js';
-import { chatMessages, chatPrompt, completionPrompts, type Prompt } from './prompt.js';
+import type { Prompt } from './prompt.js';
 import type { VectorRegistry } from './registry.js';
-import { parseSteering } from './steering.js';
+import { parseChatRequest, parseCompletionRequest } from './requests.js';
 
 export interface RouteContext {
   model: HookedModel;
@@ -23,17 +22,6 @@ export interface RouteContext {
   registry: VectorRegistry;
   maxTokens: number;
   fingerprint: string;
-}
-
-function bodyOf(req: FastifyRequest): Body {
-  const b = req.body;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badRequest('the request body must be a JSON object');
-  return b as Body;
-}
-
-function checkModel(ctx: RouteContext, body: Body): void {
-  if (typeof body.model !== 'string' || body.model.length === 0) throw badRequest('model is required', 'model');
-  if (body.model !== ctx.modelName) throw new ApiError(404, `the model "${body.model}" does not exist (this server serves "${ctx.modelName}")`, { param: 'model', code: 'model_not_found' });
 }
 
 /** Submits one job per prompt; cancels them all if any submission fails or the client leaves. */
@@ -77,18 +65,7 @@ async function* merged(jobs: readonly JobHandle[]): AsyncGenerator<{ job: number
 }
 
 export async function completions(ctx: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const body = bodyOf(req);
-  checkKeys(body, COMPLETION_KEYS);
-  checkModel(ctx, body);
-  if (body.suffix !== undefined && body.suffix !== null && body.suffix !== '') throw badRequest('suffix is not supported', 'suffix', 'unsupported_parameter');
-  const prompts = completionPrompts(ctx.model, body.prompt);
-  const maxTokens = maxTokensOf(body, ['max_tokens'], ctx.maxTokens, 16);
-  const common = commonRequest(body, maxTokens);
-  const bestOf = num(body, 'best_of', { int: true, min: 1 });
-  if (bestOf !== undefined && bestOf !== common.n) throw badRequest('best_of must equal n (ranking candidates is left to the client)', 'best_of', 'unsupported_parameter');
-  const logprobs = num(body, 'logprobs', { int: true, min: 0, max: 20 });
-  const echo = bool(body, 'echo') ?? false;
-  const steering = prompts.map((p) => parseSteering(body.steering, ctx.registry, p.ids.length));
+  const { prompts, common, steering, logprobs, echo } = parseCompletionRequest(ctx, req.body);
   const ac = disconnectSignal(req, reply);
   const jobs = submitAll(ctx, prompts, (p) => {
     const i = prompts.indexOf(p);
@@ -144,21 +121,7 @@ export async function completions(ctx: RouteContext, req: FastifyRequest, reply:
 }
 
 export async function chat(ctx: RouteContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const body = bodyOf(req);
-  checkKeys(body, CHAT_KEYS);
-  checkModel(ctx, body);
-  if (Array.isArray(body.tools) && body.tools.length > 0) throw badRequest('tools are not supported', 'tools', 'unsupported_parameter');
-  if (body.tool_choice !== undefined && body.tool_choice !== null && body.tool_choice !== 'none' && body.tool_choice !== 'auto') throw badRequest('tool_choice is not supported', 'tool_choice', 'unsupported_parameter');
-  const rf = body.response_format as { type?: unknown } | undefined | null;
-  if (rf && rf.type !== 'text') throw badRequest('only response_format {"type": "text"} is supported', 'response_format', 'unsupported_parameter');
-  const prompt = chatPrompt(ctx.model, chatMessages(body.messages));
-  const context = ctx.model.manifest.maxPositions ?? ctx.model.manifest.cache.maxLength;
-  const maxTokens = maxTokensOf(body, ['max_completion_tokens', 'max_tokens'], ctx.maxTokens, context === undefined ? ctx.maxTokens : Math.max(1, context - prompt.ids.length));
-  const common = commonRequest(body, maxTokens);
-  const wantLogprobs = bool(body, 'logprobs') ?? false;
-  const top = num(body, 'top_logprobs', { int: true, min: 0, max: 20 });
-  if (top !== undefined && !wantLogprobs) throw badRequest('top_logprobs needs logprobs: true', 'top_logprobs');
-  const steering = parseSteering(body.steering, ctx.registry, prompt.ids.length);
+  const { prompt, common, steering, logprobs: wantLogprobs, topLogprobs: top } = parseChatRequest(ctx, req.body);
   const ac = disconnectSignal(req, reply);
   const [job] = submitAll(ctx, [prompt], (p) => ({
     ...common, promptIds: p.ids,

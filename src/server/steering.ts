@@ -17,7 +17,9 @@
  */
 import type { Intervention, PositionSpec, SteeringOperator } from '../steering/plan.js';
 import type { SteeringVector } from '../vectors/vector.js';
+import { checkBoolean, checkNumber, QUANTITIES, shown } from '../validate/index.js';
 import { badRequest } from './errors.js';
+import { field } from './params.js';
 import type { VectorRegistry } from './registry.js';
 
 const VECTOR_KEYS = new Set(['source', 'scale', 'layers', 'sites', 'normalize', 'operator', 'apply', 'name']);
@@ -28,7 +30,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function window(v: unknown, param: string): [number, number | undefined] {
-  if (!Array.isArray(v) || v.length < 1 || v.length > 2 || !v.every((x) => x === null || Number.isInteger(x))) {
+  // [start] or [start, end]; only the end may be null (open).
+  if (!Array.isArray(v) || v.length < 1 || v.length > 2 || !Number.isSafeInteger(v[0]) || !(v[1] === undefined || v[1] === null || Number.isSafeInteger(v[1]))) {
     throw badRequest(`${param} must be [start, end) with integer bounds`, param);
   }
   return [v[0] as number, (v[1] ?? undefined) as number | undefined];
@@ -94,10 +97,9 @@ export function parseSteering(raw: unknown, registry: VectorRegistry, promptLeng
     for (const k of Object.keys(spec)) if (!VECTOR_KEYS.has(k)) throw badRequest(`unsupported key "${k}" in ${param}`, `${param}.${k}`);
     let vector: SteeringVector = registry.resolve(spec.source, `${param}.source`);
     const operator = (spec.operator ?? 'add') as SteeringOperator;
-    if (operator !== 'add' && operator !== 'ablate' && operator !== 'ablate-add') throw badRequest(`${param}.operator must be add, ablate or ablate-add`, `${param}.operator`);
-    const scale = spec.scale ?? 1;
-    if (typeof scale !== 'number' || !Number.isFinite(scale)) throw badRequest(`${param}.scale must be a finite number`, `${param}.scale`);
-    if (spec.normalize !== undefined && typeof spec.normalize !== 'boolean') throw badRequest(`${param}.normalize must be a boolean`, `${param}.normalize`);
+    if (operator !== 'add' && operator !== 'ablate' && operator !== 'ablate-add') throw badRequest(`${param}.operator must be add, ablate or ablate-add, got ${shown(spec.operator)}`, `${param}.operator`);
+    const scale = field(`${param}.scale`, () => checkNumber(spec.scale ?? 1, `${param}.scale`, QUANTITIES.strength.rule));
+    if (spec.normalize !== undefined) field(`${param}.normalize`, () => checkBoolean(spec.normalize, `${param}.normalize`));
     if (spec.normalize) vector = vector.normalize();
     let sites = vector.sites;
     if (spec.layers !== undefined) {

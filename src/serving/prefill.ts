@@ -1,9 +1,15 @@
 /**
  * Prefill interleaving: a job leaves the waiting queue when the batch has
- * room for its rows, and its prompt is run one chunk per scheduler step, so
- * a long prompt never stalls the running batch for more than one chunk.
- * A job whose prompt is done waits in `ready` with its one-row cache and
- * the last position's logits until its rows can join the batch.
+ * room for its rows, and its prompt is run in chunks of at most `chunk`
+ * tokens between decode steps. Each scheduler step spends a budget of one
+ * chunk's worth of prompt tokens (several short prompts fit in one budget),
+ * so the running batch never waits for more than about one chunk; while
+ * nothing is decoding, every job that has room is prefilled before the first
+ * step, so requests that arrive together start together. Chunk boundaries
+ * depend on the prompt only, never on the batch, so a prompt's cache is the
+ * same whatever else is queued. A job whose prompt is done waits in `ready`
+ * with its one-row cache and the last position's logits until its rows can
+ * join the batch.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { logSoftmaxAt } from '../generation/sampler.js';
@@ -49,16 +55,43 @@ export class Prefiller {
   }
 
   /**
+   * Prefill work for one scheduler step: chunks of queued and prefilling
+   * jobs while the step's budget lasts (one chunk's worth of tokens when
+   * `running` rows are decoding, unbounded while none are). Returns the
+   * prompt tokens run.
+   */
+  async step(queue: WaitingQueue, running: number, maxBatch: number): Promise<number> {
+    let budget = running > 0 ? this.chunk : Infinity;
+    let spent = 0;
+    for (;;) {
+      const next = this.nextChunk(queue, running, maxBatch);
+      if (next === 0 || (spent > 0 && next > budget)) return spent;
+      // Each call runs a chunk or removes a cancelled job, so this ends.
+      const used = await this.advance(queue, running, maxBatch);
+      spent += used;
+      budget -= used;
+    }
+  }
+
+  /** Tokens the next advance() would run (0: nothing to do). */
+  private nextChunk(queue: WaitingQueue, running: number, maxBatch: number): number {
+    const job = this.current ?? (running + this.readyRows < maxBatch ? queue.peek() : undefined);
+    if (!job) return 0;
+    return Math.min(this.chunk, job.promptIds.length - job.prefilled);
+  }
+
+  /**
    * Advances the prefill of one job by one chunk, first taking the next
    * queued job when none is prefilling and `running` + ready rows leave room
-   * in a batch of `maxBatch`.
+   * in a batch of `maxBatch`. Returns the prompt tokens run (0 when the step
+   * only settled cancelled jobs, or had nothing to do).
    */
-  async advance(queue: WaitingQueue, running: number, maxBatch: number): Promise<void> {
+  async advance(queue: WaitingQueue, running: number, maxBatch: number): Promise<number> {
     if (!this.current) {
       while (queue.peek()?.cancelled) settleJob(queue.shift() as Job);
-      if (queue.length === 0 || running + this.readyRows >= maxBatch) return;
+      if (queue.length === 0 || running + this.readyRows >= maxBatch) return 0;
       const next = queue.shift();
-      if (!next) return;
+      if (!next) return 0;
       next.tAdmit = performance.now();
       next.cache = this.runner.emptyCache(1);
       this.current = next;
@@ -68,7 +101,7 @@ export class Prefiller {
       this.current = undefined;
       job.cache = undefined;
       settleJob(job);
-      return;
+      return 0;
     }
     const P = job.promptIds.length;
     const start = job.prefilled;
@@ -85,7 +118,7 @@ export class Prefiller {
     if (job.promptLogprobs !== undefined) scorePrompt(job, logits.data, start, len, V, job.promptLogprobs);
     job.cache = out.cache;
     job.prefilled += len;
-    if (job.prefilled < P) return;
+    if (job.prefilled < P) return len;
     this.current = undefined;
     this.counters.promptTokensTotal += P;
     job.lastLogits = logits.data.slice((len - 1) * V, len * V);
@@ -94,9 +127,10 @@ export class Prefiller {
       for (let k = 0; k < job.n; k++) job.rows[k] = newRow(job, k, this.rowContext);
       for (const r of job.rows) r?.cancel();
       settleJob(job, job.cancelled ? 'cancelled' : 'length');
-      return;
+      return len;
     }
     this.ready.push(job);
+    return len;
   }
 
   /** Forgets every job (their caches are dropped); returns them. */

@@ -50,11 +50,13 @@ export class RunningBatch {
       }
       const free = this.maxBatch - this.slots.length;
       if (free <= 0) return;
-      if (!this.batch.canJoin(job.promptIds.length)) continue;
+      // The most positions a row of this job attends over: its prompt and every token but the last.
+      const final = Math.min(job.promptIds.length + job.maxTokens, this.rowContext.context ?? Infinity);
+      if (!this.batch.canJoin(job.promptIds.length, final)) continue;
       const k = Math.min(free, job.n - job.spawned);
       const cache = job.cache as KvCache;
       const last = job.spawned + k === job.n;
-      this.batch.add(k === 1 && last ? cache : selectCacheRows(this.runner.manifest.cache, cache, new Array<number>(k).fill(0)));
+      this.batch.add(k === 1 && last ? cache : selectCacheRows(this.runner.manifest.cache, cache, new Array<number>(k).fill(0)), final);
       for (let r = 0; r < k; r++) {
         const row = newRow(job, job.spawned + r, this.rowContext);
         job.rows[job.spawned + r] = row;

@@ -1,6 +1,6 @@
 /**
  * The continuous-batching scheduler: requests wait in a bounded queue, are
- * prefilled one chunk at a time between decode steps, join the running batch
+ * prefilled in chunks between decode steps (see prefill.ts), join the running batch
  * at a step boundary and leave it when their rows finish. Every row has its
  * own steering plan, sampler, seed and stopping criteria, and its padding in
  * the batch is aligned (see DecodeBatch), so what a row generates does not
@@ -149,7 +149,7 @@ export class Scheduler {
   private async loop(): Promise<void> {
     while (this.busy) {
       try {
-        await this.prefill.advance(this.queue, this.batch.size, this.maxBatch);
+        await this.prefill.step(this.queue, this.batch.size, this.maxBatch);
         this.batch.spawn(this.prefill.ready);
         this.batch.sample();
         await this.batch.decode();

@@ -8,5 +8,5 @@ export {
   choiceOption, listOption, numberListOption, numberOption, parseChoiceOption, parseListText, parseNumberListOption, parseNumberOption,
   requireOption, textOption,
 } from './cli.js';
-export { httpQuantity, MAX_BATCH, MAX_STRENGTH, quantity, quantityOption, QUANTITIES, type QuantityName, type QuantitySpec } from './rules.js';
+export { httpQuantity, MAX_BATCH, MAX_HTTP_N, MAX_STRENGTH, quantity, quantityOption, QUANTITIES, type QuantityName, type QuantitySpec } from './rules.js';
 export { checkInputDir, checkInputFile, checkOutputDir, checkOutputFile, fsError, isErrnoError, readInputFile, withFs } from './paths.js';

@@ -9,7 +9,7 @@ let targets: FuzzTarget[] = [];
 beforeAll(async () => { targets = fuzzTargets(work.path, REPO, await defaultDir(), TINYSTORIES); }, 300_000);
 afterAll(() => work.cleanup());
 
-const NAMES = ['vector JSON', 'pairs JSONL', 'ONNX protobuf', 'hooks.json', 'safetensors header', 'GGUF', 'config JSON', 'tokenizer JSON'];
+const NAMES = ['vector JSON', 'pairs JSONL', 'ONNX protobuf', 'hooks.json', 'safetensors header', 'GGUF', 'config JSON', 'tokenizer JSON', 'chat request body', 'completion request body'];
 
 describe('fuzzing the parsers (1,000 mutations each)', () => {
   for (const name of NAMES) {

@@ -19,10 +19,13 @@ import { readModel } from '../../src/onnx/io.js';
 import { TextTokenizer } from '../../src/runtime/tokenizer.js';
 import { parsePairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
+import { requestTargets } from './request-targets.js';
 
 export interface FuzzTarget {
   name: string;
   seed: Uint8Array;
+  /** The inputs to try (default: byte mutations of the seed). */
+  inputs?: fc.Arbitrary<Uint8Array>;
   parse: (bytes: Uint8Array) => unknown;
 }
 
@@ -82,6 +85,9 @@ export function fuzzTargets(work: string, repo: string, modelDir: string, checkp
   const tokDir = join(work, 'tokenizer');
   mkdirSync(tokDir, { recursive: true });
   const tokenizerSeed = readFileSync(join(modelDir, 'tokenizer.json'));
+  const vectorsDir = join(work, 'vectors');
+  mkdirSync(vectorsDir, { recursive: true });
+  copyFileSync(join(repo, 'vectors', 'tinystories-656k', 'joy.json'), join(vectorsDir, 'joy.json'));
 
   return [
     { name: 'vector JSON', seed: vectorSeed, parse: (b) => SteeringVector.load(file('v.json', b)) },
@@ -92,6 +98,7 @@ export function fuzzTargets(work: string, repo: string, modelDir: string, checkp
     { name: 'GGUF', seed: ggufSeed, parse: (b) => parseGguf(b, 'fuzz.gguf') },
     { name: 'config JSON', seed: configSeed, parse: (b) => parseDecoderConfig(readJsonFile(file('config.json', b)), 'config.json') },
     { name: 'tokenizer JSON', seed: tokenizerSeed, parse: (b) => { writeFileSync(join(tokDir, 'tokenizer.json'), b); return TextTokenizer.load(tokDir); } },
+    ...requestTargets(modelDir, vectorsDir, mutated),
   ];
 }
 
@@ -102,7 +109,7 @@ export function fuzzTarget(t: FuzzTarget, runs: number, seed = 1): { runs: numbe
   const findings: FuzzFinding[] = [];
   let typedErrors = 0;
   let done = 0;
-  fc.assert(fc.property(mutated(t.seed), (input) => {
+  fc.assert(fc.property(t.inputs ?? mutated(t.seed), (input) => {
     done++;
     const t0 = performance.now();
     try {

@@ -84,6 +84,8 @@ beforeAll(async () => {
   copyFileSync(PAIRS, W('pairs.jsonl'));
   writeFileSync(W('prompts-empty.jsonl'), '');
   writeFileSync(W('prompts2.jsonl'), '{"prompt": "Once upon a time"}\n{"prompt": "One day"}\n');
+  mkdirSync(W('study-existing'));
+  writeFileSync(join(W('study-existing'), 'results.json'), '{}');
 }, 300_000);
 
 afterAll(async () => {
@@ -95,6 +97,8 @@ type CliCase = [label: string, args: () => string[], code: 1 | 2, message: RegEx
 
 const gen = (...rest: string[]) => () => ['generate', '--model', modelDir, '--prompt', 'Once', '--max-new-tokens', '2', ...rest];
 const ab = (...rest: string[]) => () => ['ab', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'vader', '--beta', '1', '-o', W('ab-out'), ...rest];
+
+const study = (...rest: string[]) => () => ['study', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '-o', W('study-out'), ...rest];
 
 const CLI: CliCase[] = [
   // Numbers parsed strictly, in range: usage errors, exit 2.
@@ -137,7 +141,19 @@ const CLI: CliCase[] = [
   ['a zero N', ab('--n', '4,0'), 2, /--n entries must be an integer in \[1, 4096\], got "0"/],
   ['a repeated N', ab('--n', '4,4'), 2, /--n lists 4 twice/],
   ['negative beta grid', ab('--beta', '-1'), 2, /--beta entries must be a number ≥ 0/],
+  ['an MRPO ε of 1 for the references', ab('--reference', 'a', '--reference', 'b', '--epsilon', '1'), 2, /--epsilon must be a number in \(0, 1\), got "1"/],
+  ['an MRPO ε with one reference', ab('--reference', 'a', '--epsilon', '0.2'), 2, /--epsilon is MRPO's clipping of several references/],
   ['gold equal to proxy', () => ['ab', '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'afinn', '--beta', '1', '-o', W('ab-out')], 2, /--gold must differ from --reward/],
+  ['study without a proxy', study(), 2, /give at least one --proxy/],
+  ['study with gold as a proxy', study('--proxy', 'vader'), 2, /--gold and every --proxy must differ/],
+  ['study with two proxies of one label', study('--proxy', 'a=afinn', '--proxy', 'a=length'), 2, /two --proxy entries share a label/],
+  ['study with a bad proxy label', study('--proxy', 'a b=afinn'), 2, /--proxy labels use letters/],
+  ['study strength without a vector', study('--proxy', 'afinn', '--strength', '1'), 2, /--strength needs --vector/],
+  ['study with a zero N_max', study('--proxy', 'afinn', '--n-max', '0'), 2, /--n-max must be an integer in \[1, 4096\]/],
+  ['study with a negative β multiple', study('--proxy', 'afinn', '--beta-grid', '0,-1'), 2, /--beta-grid entries must be a number ≥ 0/],
+  ['study without dev prompts', () => ['study', '--prompts', W('prompts-empty.jsonl'), '--proxy', 'afinn', '-o', W('study-out')], 2, /--dev-prompts <file.jsonl> is required/],
+  ['study over an existing report', () => ['study', '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '--proxy', 'afinn', '-o', W('study-existing')], 1, /output already exists: .*results\.json/],
+  ['study with an empty prompts file', study('--proxy', 'afinn'), 1, /no prompts|empty/i],
   ['bon with zero candidates', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--n', '0'], 2, /--n must be an integer in \[1, 4096\]/],
   ['bon with negative beta', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--beta', '-1'], 2, /--beta must be a number ≥ 0/],
   ['bon with an unknown method', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'afinn', '--method', 'bogus'], 2, /unknown --method "bogus"/],
@@ -185,10 +201,38 @@ const CLI: CliCase[] = [
   ['a DPO β of zero', () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, '--beta', '0'], 2, /--beta must be > 0, got 0/],
   ['an MRPO ε outside (0, 1)', () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, '--epsilon', '1'], 2, /--epsilon must lie in \(0, 1\), got 1/],
   ['a control vector at block 0', () => ['export', VECTOR, '--format', 'gguf', '-o', W('joy.gguf')], 1, /llama\.cpp rejects direction\.0/],
+  ['a GGUF model type that does not exist', () => ['export', modelDir, '--format', 'gguf', '--type', 'q4_k', '-o', W('m.gguf')], 2, /--type must be f32 or q8_0, got "q4_k"/],
+  ['a vector option for a model export', () => ['export', modelDir, '--format', 'gguf', '--scale', '2', '-o', W('m.gguf')], 2, /--scale applies to vectors, not to a model directory/],
+  ['a model option for a vector export', () => ['export', VECTOR, '--format', 'gguf', '--type', 'q8_0', '-o', W('v.gguf')], 2, /--type applies to a model directory, not to a vector/],
+  ['a GGUF export of a directory that is not a model', () => ['export', W('adir'), '--format', 'gguf', '-o', W('m.gguf')], 1, /hooks\.json|not a hooked model|manifest/],
   ['an export format other than gguf', () => ['export', VECTOR, '--format', 'onnx', '-o', W('joy.gguf')], 2, /--format must be gguf, got "onnx"/],
   ['an unknown bake operator', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=2`, '--operator', 'bogus', '-o', W('baked')], 2, /--operator must be add, ablate or ablate-add, got "bogus"/],
-  ['a port out of range', () => ['serve', '--model', modelDir, '--port', '70000'], 2, /--port must be in \[0, 65535\]/],
-  ['a zero batch for the server', () => ['serve', '--model', modelDir, '--max-batch', '0'], 2, /--max-batch must be ≥ 1/],
+  ['a port out of range', () => ['serve', '--model', modelDir, '--port', '70000'], 2, /--port must be an integer in \[0, 65535\], got "70000"/],
+  ['a zero batch for the server', () => ['serve', '--model', modelDir, '--max-batch', '0'], 2, /--max-batch must be an integer in \[1, 4096\], got "0"/],
+  ['a port that is a word', () => ['serve', '--model', modelDir, '--port', 'http'], 2, /--port must be an integer in \[0, 65535\], got "http"/],
+  ['a negative queue', () => ['serve', '--model', modelDir, '--queue', '-1'], 2, /--queue must be an integer ≥ 0, got "-1"/],
+  ['a zero body limit', () => ['serve', '--model', modelDir, '--body-limit', '0'], 2, /--body-limit must be an integer ≥ 1, got "0"/],
+  ['a fractional grace', () => ['serve', '--model', modelDir, '--grace', '1.5'], 2, /--grace must be an integer ≥ 0, got "1.5"/],
+  ['an empty host', () => ['serve', '--model', modelDir, '--host', ''], 2, /--host must not be empty/],
+  ['an empty API key', () => ['serve', '--model', modelDir, '--api-key', ''], 2, /--api-key must not be empty/],
+  ['an empty API key from the environment', () => ['serve', '--model', modelDir, '--port', '0'], 2, /ONNX_STEER_API_KEY is set but empty/, () => ({ ONNX_STEER_API_KEY: '' })],
+  ['a missing vectors directory', () => ['serve', '--model', modelDir, '--vectors', W('nope')], 1, /vectors directory not found: .*nope/],
+  ['a vectors "directory" that is a file', () => ['serve', '--model', modelDir, '--vectors', W('afile')], 1, /vectors directory .*afile is not a directory/],
+  ['a missing allowed vector directory', () => ['serve', '--model', modelDir, '--allow-vector-paths', W('nope')], 1, /allowed vector directory not found/],
+  // export / import / bake / prefs.
+  ['import of a file that is not GGUF', () => ['import', W('afile'), '--model', modelDir, '-o', W('imported.json')], 1, /not a GGUF file/],
+  ['import without a model', () => ['import', W('afile'), '-o', W('imported.json')], 2, /required option '--model <dir>' not specified/],
+  ['import without an output', () => ['import', W('afile'), '--model', modelDir], 2, /import needs -o <vector\.json>/],
+  ['export without an output', () => ['export', VECTOR, '--format', 'gguf'], 2, /export needs -o <file\.gguf>/],
+  ['export with a word as scale', () => ['export', VECTOR, '--format', 'gguf', '-o', W('joy.gguf'), '--scale', 'abc'], 2, /--scale must be a finite number, got "abc"/],
+  ['bake without a strength', () => ['bake', '--model', modelDir, '--vector', VECTOR, '-o', W('baked')], 2, /--vector needs a strength for add and ablate-add/],
+  ['bake without an output', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=2`], 2, /bake needs -o <dir>/],
+  ['bake at a site the vector lacks', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=2`, '--sites', 'blocks.9.hook_resid_post', '-o', W('baked')], 1, /vector "joy" has no direction for blocks\.9\.hook_resid_post/],
+  ['bake over an existing output', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=2`, '-o', W('adir')], 1, /output already exists: .*adir/],
+  ['prefs with a negative η', () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, '--eta', '-1'], 2, /--eta must be ≥ 0, got -1/],
+  ['prefs without pairs', () => ['prefs', '--policy', modelDir], 2, /--pairs <file\.jsonl> is required/],
+  ['prefs against a missing reference', () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, '--reference', W('nope')], 1, /model directory not found: .*nope/],
+  ['prefs with a vector but no strength', () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, '--vector', VECTOR], 2, /give a strength for .*joy\.json/],
   // Verifiers and patterns.
   ['an unknown verifier kind', () => ['bon', '--model', modelDir, '--prompt', 'x', '--reward', 'verifier:nonsense:x', '--n', '2', '--max-new-tokens', '2'], 2, /unknown verifier "nonsense" in "verifier:nonsense:x" \(verifiers: regex:<pattern>, .*<module>#<export>\)/],
   ['a bare unknown verifier', () => ['patterns', '--model', modelDir, '--prompts', W('prompts2.jsonl'), '--n', '2', '--verifier', 'nonsense', '--max-new-tokens', '2'], 2, /unknown verifier "nonsense"/],

@@ -36,7 +36,7 @@ describe('parseReward: spec errors', () => {
     expect(err).toBeInstanceOf(UnknownRewardError);
     expect((err as UnknownRewardError).exitCode).toBe(2);
     expect((err as Error).message).toBe(
-      'unknown reward "sentiment-model"; rewards: vader, afinn, keyword:<word>, probe:<vector.json>, verifier:<regex:…|keywords:…|json-schema:…|names-again|quoted-speech|module#export>, module:<path>#<export>',
+      'unknown reward "sentiment-model"; rewards: vader, afinn, keyword:<word>, probe:<vector.json>, length[:words|tokens|chars], verifier:<regex:…|keywords:…|json-schema:…|names-again|quoted-speech|module#export>, module:<path>#<export>',
     );
     expect((err as Error).message).not.toContain('\n');
   });

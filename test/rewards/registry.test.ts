@@ -6,7 +6,7 @@ import { defineReward } from '../../src/rewards/types.js';
 
 describe('the reward registry', () => {
   it('lists the built-in kinds in order', () => {
-    expect(rewardUsages()).toEqual(['vader', 'afinn', 'keyword:<word>', 'probe:<vector.json>', 'verifier:<regex:…|keywords:…|json-schema:…|names-again|quoted-speech|module#export>', 'module:<path>#<export>']);
+    expect(rewardUsages()).toEqual(['vader', 'afinn', 'keyword:<word>', 'probe:<vector.json>', 'length[:words|tokens|chars]', 'verifier:<regex:…|keywords:…|json-schema:…|names-again|quoted-speech|module#export>', 'module:<path>#<export>']);
     expect(rewardKind('keyword')?.arg).toBe('required');
   });
 

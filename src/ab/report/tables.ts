@@ -28,15 +28,31 @@ function klCell(a: ArmResult): string {
   return a.kl.stderr !== undefined && Number.isFinite(a.kl.stderr) ? `${num(a.kl.estimate)} ± ${num(a.kl.stderr)}` : num(a.kl.estimate);
 }
 
-export function armsTable(arms: readonly ArmResult[]): Table {
+/** With several references: a KL column per reference and one against the combined l̃ (src/ab/references.ts). */
+function referenceKlColumns(arms: readonly ArmResult[]): { headers: string[]; cells: (a: ArmResult) => string[] } {
+  const first = arms.find((a) => a.kl.references)?.kl.references;
+  if (!first) return { headers: [], cells: () => [] };
+  const headers = [...first.references.map((r) => `KL vs ${r.reference}`), ...(first.combined !== null ? ['KL vs l̃ (MRPO)'] : [])];
   return {
-    headers: ['arm', 'gold (95% CI)', 'proxy (95% CI)', 'win rate vs baseline, gold (95% CI)', 'KL est. (nats)', 'KL bound', 'ppl (π_ref)', 'distinct-1', 'distinct-2', 'tokens', 'forward passes', 'wall ms'],
+    headers,
+    cells: (a) => {
+      const r = a.kl.references;
+      return [...first.references.map((_, k) => num(r?.references[k]?.estimate)), ...(first.combined !== null ? [num(r?.combined)] : [])];
+    },
+  };
+}
+
+export function armsTable(arms: readonly ArmResult[]): Table {
+  const refs = referenceKlColumns(arms);
+  return {
+    headers: ['arm', 'gold (95% CI)', 'proxy (95% CI)', 'win rate vs baseline, gold (95% CI)', 'KL est. (nats)', ...refs.headers, 'KL bound', 'ppl (π_ref)', 'distinct-1', 'distinct-2', 'tokens', 'forward passes', 'wall ms'],
     rows: arms.map((a) => [
       a.arm.id,
       interval(a.gold),
       interval(a.proxy),
       a.winRate ? `${num(a.winRate.mean, 2)} [${num(a.winRate.lo, 2)}, ${num(a.winRate.hi, 2)}]` : '—',
       klCell(a),
+      ...refs.cells(a),
       a.kl.bound === null ? '—' : `${num(a.kl.bound)}${a.kl.boundFormula ? ` (${a.kl.boundFormula})` : ''}`,
       num(a.perplexity, 2),
       num(a.distinct1, 3),
@@ -50,11 +66,12 @@ export function armsTable(arms: readonly ArmResult[]): Table {
 
 /** The compact subset of columns for a README: gold, proxy, win rate, KL, perplexity, tokens. */
 export function compactArmsTable(arms: readonly ArmResult[]): Table {
+  const refs = referenceKlColumns(arms);
   return {
-    headers: ['arm', 'gold (95% CI)', 'proxy (95% CI)', 'win rate vs baseline', 'KL (nats)', 'ppl', 'tokens'],
+    headers: ['arm', 'gold (95% CI)', 'proxy (95% CI)', 'win rate vs baseline', 'KL (nats)', ...refs.headers, 'ppl', 'tokens'],
     rows: arms.map((a) => [
       a.arm.id, interval(a.gold), interval(a.proxy),
-      a.winRate ? num(a.winRate.mean, 2) : '—', klCell(a), num(a.perplexity, 2), String(a.cost.generatedTokens),
+      a.winRate ? num(a.winRate.mean, 2) : '—', klCell(a), ...refs.cells(a), num(a.perplexity, 2), String(a.cost.generatedTokens),
     ]),
   };
 }

@@ -6,10 +6,11 @@
  * output directory.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { AB_BETA_GRID, runAB, type PolicyArm, type ProgressEvent } from '../../ab/harness.js';
+import type { ReferenceModel } from '../../ab/references.js';
 import { checkSameVocabularyDirs } from '../../prefs/compat.js';
 import { hookedModelDir } from '../../model/checkpoint-cache.js';
 import { HookedModel } from '../../model/hooked-model.js';
@@ -49,6 +50,8 @@ interface AbCliOptions extends ModelCliOptions {
   output?: string;
   force?: boolean;
   policyArm?: string[];
+  reference?: string[];
+  epsilon?: number;
 }
 
 /** `name=<model-dir>` of --policy-arm. */
@@ -83,6 +86,7 @@ export function checkAbOptions(opts: AbCliOptions): AbPlan {
   if (betas.length === 0 && !opts.devPrompts) throw new UsageError('give --beta <b> or --dev-prompts <file.jsonl> to calibrate β on');
   if (opts.limit !== undefined && opts.limit < 1) throw new UsageError(`--limit must be ≥ 1, got ${opts.limit}`);
   for (const name of opts.selectors ?? []) if (!hasSelector(name)) throw new UsageError(`unknown selector "${name}" in --selectors; selectors: ${selectorNames().join(', ')}`);
+  if (opts.epsilon !== undefined && (opts.reference?.length ?? 0) < 2) throw new UsageError('--epsilon is MRPO\'s clipping of several references: give two or more --reference');
   if (opts.comboN !== undefined && (opts.comboN < 1 || opts.comboN > Math.max(...ns))) throw new UsageError(`--combo-n must be in [1, ${Math.max(...ns)}]`);
   return {
     ns, strengths,
@@ -130,6 +134,8 @@ export function registerAb(program: Command): void {
     .option('--selectors <list>', `selector arms, each at every N: ${selectorNames().join(', ')} (default bon,mbr-bon)`, listOption('--selectors', { unique: true }))
     .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL of selection arms (default 1000)', quantityOption('klResamples'))
     .option('--policy-arm <name=dir>', 'an arm that samples another model with the same tokenizer (a trained policy: hooked model or checkpoint directory); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--reference <dir>', 'a reference model of KL-BoN and the KL columns (hooked model or checkpoint directory; repeatable; the first is MRPO\'s anchor; with two or more, KL-BoN uses MRPO\'s combined reference); default: --model', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--epsilon <ε>', 'MRPO clipping of several --reference, in (0, 1) (default 0.1)', numberOption('--epsilon', { above: 0, below: 1 }))
     .option('-o, --output <dir>', 'report directory')
     .option('--force', 'overwrite an existing report in the directory')
     .option('--json', 'print a JSON summary (no progress bars)')
@@ -144,12 +150,24 @@ export function registerAb(program: Command): void {
       if (new Set(arms.map((a) => a.name)).size !== arms.length) throw new UsageError('two --policy-arm entries share a name');
       const model = await loadModel(opts);
       const policies: PolicyArm[] = [];
+      const references: ReferenceModel[] = [];
+      const opened: HookedModel[] = [];
       const bar = progressBar(showProgress(opts.json));
       try {
         for (const a of arms) {
           const dir = await hookedModelDir(a.dir);
           checkSameVocabularyDirs(model.dir, dir, ['reference model', `policy arm ${a.name}`]);
           policies.push({ name: a.name, model: await HookedModel.load(dir, sessionOptions(opts)) });
+        }
+        for (const [k, arg] of (opts.reference ?? []).entries()) {
+          const dir = await hookedModelDir(arg);
+          const anchor = references[0];
+          if (k === 0 || !anchor) checkSameVocabularyDirs(model.dir, dir, ['model', `reference ${arg}`]);
+          else checkSameVocabularyDirs(anchor.model.dir, dir, [`reference ${opts.reference?.[0]}`, `reference ${arg}`]);
+          const same = dir === model.dir ? model : opened.find((m) => m.dir === dir);
+          const ref = same ?? await HookedModel.load(dir, sessionOptions(opts));
+          if (!same) opened.push(ref);
+          references.push({ name: basename(arg.replace(/[/\\]+$/, '')) || arg, model: ref });
         }
         const ctx = { model, loadVector: vectorProbeLoader(model) };
         const proxy = await parseReward(opts.reward as string, ctx);
@@ -160,6 +178,8 @@ export function registerAb(program: Command): void {
           prompts, devPrompts, ns: plan.ns, strengths: plan.strengths, proxy, gold, utility,
           ...(vector ? { vector } : {}),
           ...(policies.length > 0 ? { policies } : {}),
+          ...(references.length > 0 ? { references } : {}),
+          ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}),
           ...(plan.beta !== undefined ? { beta: plan.beta } : {}),
           betaGrid: plan.betaGrid ?? AB_BETA_GRID,
           ...(opts.comboN !== undefined ? { comboN: opts.comboN } : {}),
@@ -183,6 +203,7 @@ export function registerAb(program: Command): void {
       } finally {
         bar.stop();
         for (const p of policies) await p.model.dispose();
+        for (const m of opened) await m.dispose();
         await model.dispose();
       }
     });

@@ -2,6 +2,7 @@
  * `onnx-steer export` (a vector as a llama.cpp control vector) and
  * `onnx-steer import` (a GGUF control vector as an onnx-steer vector).
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -11,26 +12,55 @@ import { exportControlVector, importControlVector, readControlVector } from '../
 import { SteeringVector } from '../../vectors/vector.js';
 import { stageBake } from '../../interop/bake.js';
 import { beforeCommit } from '../../files/interrupt.js';
+import { GGUF_MODEL_TYPES, exportGgufModel, parseGgufModelType, type GgufModelType } from '../../interop/gguf-model.js';
 import { parseFloatOption, parseListOption, printJson } from '../common.js';
 import { resolveModelDir } from '../model-option.js';
 import { parseOperator, parsePositions, parseVectorArg } from './steering-options.js';
 
 interface ExportCliOptions {
-  format?: string; output?: string; scale?: number; operator?: string; positions?: string; modelHint?: string; force?: boolean; json?: boolean;
+  format?: string; output?: string; scale?: number; operator?: string; positions?: string; modelHint?: string; type?: string; name?: string; force?: boolean; json?: boolean;
+}
+
+function isDirectory(path: string): boolean {
+  try { return statSync(path).isDirectory(); } catch { return false; }
+}
+
+function parseType(value: string): GgufModelType {
+  if (!(GGUF_MODEL_TYPES as readonly string[]).includes(value)) throw new UsageError(`--type must be ${GGUF_MODEL_TYPES.join(' or ')}, got "${value}"`);
+  return parseGgufModelType(value);
+}
+
+/** `export <model-dir>`: a built model as a llama.cpp GGUF model. */
+function exportModel(dir: string, output: string, opts: ExportCliOptions): void {
+  const vectorOnly = (['scale', 'operator', 'positions', 'modelHint'] as const).filter((k) => opts[k] !== undefined);
+  if (vectorOnly.length > 0) throw new UsageError(`--${vectorOnly[0] === 'modelHint' ? 'model-hint' : vectorOnly[0]} applies to vectors, not to a model directory`);
+  const report = exportGgufModel(dir, output, {
+    type: parseType(opts.type ?? 'f32'),
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    force: opts.force ?? false,
+  });
+  for (const w of report.warnings) process.stderr.write(`onnx-steer: warning: ${w}\n`);
+  if (opts.json) printJson({ format: 'gguf', kind: 'model', ...report });
+  else {
+    process.stdout.write(`wrote ${output}: llama.cpp GGUF model (${report.architecture}, ${report.type.toUpperCase()}, ${report.tensors} tensors, ${(report.bytes / 2 ** 20).toFixed(1)} MiB` +
+      `${report.tiedEmbeddings ? ', tied embeddings' : ''}, ${report.tokenizer} tokenizer)\n  use: llama-cli -m ${opts.output ?? output}  (or node-llama-cpp)\n`);
+  }
 }
 interface ImportCliOptions { model?: string; output?: string; name?: string; force?: boolean; json?: boolean }
 
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write a vector for another engine: --format gguf gives a llama.cpp control vector (direction.N = blocks.N.hook_resid_post)')
-    .argument('<vector>', 'vector file (JSON)')
+    .description('write a vector or a built model for another engine: --format gguf gives a llama.cpp control vector (direction.N = blocks.N.hook_resid_post), or, for a model directory, a llama.cpp GGUF model')
+    .argument('<input>', 'vector file (JSON), or a model directory made by onnx-steer build')
     .option('--format <fmt>', 'output format: gguf', 'gguf')
     .option('-o, --output <file>', 'file to write')
     .option('--scale <s>', 'fold this strength into the data (default: unscaled; pass the strength to llama.cpp)', parseFloatOption('--scale'))
     .option('--operator <op>', 'the operator the vector is meant for (only add can be exported)')
     .option('--positions <spec>', 'the positions it is meant for (only all can be exported)')
     .option('--model-hint <type>', 'controlvector.model_hint (default: from the vector\'s architecture, e.g. llama)')
+    .option('--type <type>', 'model export: tensor type of the weights, f32 (default) or q8_0')
+    .option('--name <name>', 'model export: general.name (default: the directory name)')
     .option('--force', 'overwrite the output')
     .option('--json', 'print one JSON document')
     .action((vectorPath: string, opts: ExportCliOptions) => {
@@ -38,6 +68,8 @@ export function registerExport(program: Command): void {
       if (!opts.output) throw new UsageError('export needs -o <file.gguf>');
       const output = resolve(opts.output);
       guardOutput(output, opts.force ?? false);
+      if (isDirectory(resolve(vectorPath))) { exportModel(resolve(vectorPath), output, opts); return; }
+      if (opts.type !== undefined || opts.name !== undefined) throw new UsageError(`--${opts.type !== undefined ? 'type' : 'name'} applies to a model directory, not to a vector`);
       const vector = SteeringVector.load(resolve(vectorPath));
       const result = exportControlVector(vector, output, {
         ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
