@@ -2,8 +2,20 @@
  * Extraction throughput: pairs/s of extractVector (mean-diff at one site,
  * held-out separability included), and its time divided by bare forward
  * passes over the same token sequences in the same batches.
+ *
+ *   npx tsx bench/extraction.ts [--runs=5] [--smollm2]
+ *
+ * runs it standalone on the default model and (with --smollm2) on the
+ * SmolLM2-135M shape, random init, given the default model's tokenizer (its
+ * 2048 ids fit the 49,152-token vocabulary) so the same pairs encode.
  */
+import { execSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildModel } from '../src/builder/index.js';
+import { manifestPath } from '../src/hooks/manifest.js';
+import { defaultModelDir, resolveDefaultCheckpoint } from '../src/model/default-model.js';
+import { SMOLLM2_135M, benchDir } from './models.js';
 import { HookedModel } from '../src/model/hooked-model.js';
 import { encodePairs } from '../src/pairs/encode.js';
 import { extractVector } from '../src/vectors/extract.js';
@@ -38,4 +50,33 @@ export async function extractionFigures(label: string, dir: string, cfg: BenchCo
   const { a, ratio } = await alternate(extract, bare, cfg);
   await model.dispose();
   return { model: label, pairs: dataset.pairs.length, pairsPerSec: summarize(a.map((ms) => (dataset.pairs.length / ms) * 1000)), ratio: summarize(ratio) };
+}
+
+/** The SmolLM2-135M shape with the default model's tokenizer (random init, every hook site). */
+async function smollm2Tokenized(): Promise<string> {
+  const dir = join(benchDir(), 'smollm2-135m-tok-hooked');
+  if (existsSync(manifestPath(dir))) return dir;
+  const cfg = join(benchDir(), 'smollm2-135m-tok-config');
+  mkdirSync(cfg, { recursive: true });
+  writeFileSync(join(cfg, 'config.json'), JSON.stringify(SMOLLM2_135M, null, 2));
+  const tiny = await resolveDefaultCheckpoint();
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) copyFileSync(join(tiny, f), join(cfg, f));
+  await buildModel(cfg, dir, { randomInit: { seed: 0 }, force: true });
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
+  const line = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
+  line({ uptime: execSync('uptime').toString().trim() });
+  line(await extractionFigures('tinystories-656k', await defaultModelDir(), { warmup: 1, runs }));
+  if (process.argv.includes('--smollm2')) line(await extractionFigures('smollm2-135m shape (random init, default tokenizer)', await smollm2Tokenized(), { warmup: 1, runs }));
+  line({ uptime: execSync('uptime').toString().trim() });
+}
+
+if (process.argv[1]?.endsWith('extraction.ts')) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`extraction bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
 }
