@@ -115,7 +115,11 @@ export function atomicWriteFiles(files: readonly (readonly [string, string | Uin
  * writes removes them and ends the process before anything is renamed.
  */
 export async function writeFilesInterruptibly(files: readonly (readonly [string, string | Uint8Array])[]): Promise<void> {
-  const staged = new StagedFiles(files);
+  await commitInterruptibly(new StagedFiles(files));
+}
+
+/** Commits staged output after a pending SIGINT/SIGTERM had its turn (beforeCommit); aborts it if that throws. */
+export async function commitInterruptibly(staged: { abort(): void; commit(): void }): Promise<void> {
   try {
     await beforeCommit();
   } catch (err) {

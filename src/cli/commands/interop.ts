@@ -6,12 +6,11 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { guardOutput, writeFilesInterruptibly } from '../../files/fs.js';
+import { commitInterruptibly, guardOutput, writeFilesInterruptibly } from '../../files/fs.js';
 import { readManifest } from '../../hooks/manifest.js';
 import { exportControlVector, importControlVector, readControlVector } from '../../interop/control-vector.js';
 import { SteeringVector } from '../../vectors/vector.js';
 import { stageBake } from '../../interop/bake.js';
-import { beforeCommit } from '../../files/interrupt.js';
 import { GGUF_MODEL_TYPES, exportGgufModel, parseGgufModelType, type GgufModelType } from '../../interop/gguf-model.js';
 import { parseFloatOption, parseListOption, printJson } from '../common.js';
 import { resolveModelDir } from '../model-option.js';
@@ -133,13 +132,7 @@ export function registerBake(program: Command): void {
       if (opts.sites) vector = vector.restrictToSites(opts.sites);
       const modelDir = await resolveModelDir({ ...(opts.model !== undefined ? { model: opts.model } : {}), ...(opts.json !== undefined ? { json: opts.json } : {}) });
       const staged = stageBake(resolve(modelDir), resolve(opts.output), { vector, strength: strength ?? 0, operator, force: opts.force ?? false });
-      try {
-        await beforeCommit();
-      } catch (err) {
-        staged.abort();
-        throw err;
-      }
-      staged.commit();
+      await commitInterruptibly(staged);
       const report = staged.report;
       if (opts.json) printJson(report);
       else {
