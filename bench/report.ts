@@ -55,11 +55,11 @@ export function renderMarkdown(r: BenchResults): string {
 
   const peer = r.sections.llamacpp as { pairs?: Row[]; uptime?: { before: string; after: string } } | undefined;
   if (peer?.pairs?.length) {
-    L.push('', '## Against llama.cpp on the same weights', '', 'One random-init build, run by onnx-steer (ONNX) and by llama.cpp through node-llama-cpp 3.21.1 (our GGUF export of the same build, F32 and Q8_0; F32 KV cache, flash attention off); batch-1 greedy decode from the same 16 prompt ids, 2 threads each, prefill excluded; A B A B, ratio = onnx-steer tokens/s ÷ llama.cpp tokens/s per round (`bench/llamacpp.ts`). CPU time counts every thread of the process, spin-waiting included.', '');
+    L.push('', '## Against llama.cpp on the same weights', '', 'One build of a model (the SmolLM2-135M shape with a 2048-token vocabulary, random init, 107M parameters), run by onnx-steer (ONNX) and by llama.cpp through node-llama-cpp 3.21.1 (our GGUF export of the same build, F32 and Q8_0; F32 KV cache, flash attention off); batch-1 greedy decode from the same 16 prompt ids, 2 threads each, prefill excluded; A B A B, ratio = onnx-steer tokens/s ÷ llama.cpp tokens/s per round (`bench/llamacpp.ts`). CPU time counts every thread of the process, spin-waiting included.', '');
     L.push('| pair | new tokens | onnx-steer tokens/s | llama.cpp tokens/s | ratio (wall) | ratio (CPU time) | greedy ids identical |', '|---|---|---|---|---|---|---|');
     for (const p of peer.pairs) {
       const o = p.ours as Row; const t = p.theirs as Row; const gr = p.greedy as Row;
-      L.push(`| ${String(p.figure)} | ${String(p.newTokens)} | ${f(o.tokensPerSec as Summary)} | ${f(t.tokensPerSec as Summary)} | ${f(p.wallRatio as Summary, 3)} | ${f(p.cpuRatio as Summary, 3)} | ${gr.identical ? 'yes' : `no, first ${String(gr.agreePrefix)} equal`} |`);
+      L.push(`| ${String(p.figure)}, ${String(p.model)} | ${String(p.newTokens)} | ${f(o.tokensPerSec as Summary)} | ${f(t.tokensPerSec as Summary)} | ${f(p.wallRatio as Summary, 3)} | ${f(p.cpuRatio as Summary, 3)} | ${gr.identical ? 'yes' : `no, first ${String(gr.agreePrefix)} equal`} |`);
     }
     if (peer.uptime) L.push('', `uptime before: \`${peer.uptime.before}\`; after: \`${peer.uptime.after}\`.`);
   }

@@ -11,6 +11,8 @@ export interface SessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** onnxruntime session configuration entries (e.g. `{ disable_prepacking: '1' }`). */
   sessionConfig?: Record<string, string>;
+  /** Turn on onnxruntime's profiler; the trace (`<prefix>_<time>.json`) is written when `session.endProfiling()` is called. */
+  profileFilePrefix?: string;
 }
 
 /**
@@ -28,6 +30,10 @@ export async function createSession(model: string | Uint8Array, options: Session
   };
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   if (options.interOpNumThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpNumThreads;
+  if (options.profileFilePrefix !== undefined) {
+    sessionOptions.enableProfiling = true;
+    sessionOptions.profileFilePrefix = options.profileFilePrefix;
+  }
   const config: Record<string, string> = { ...(options.sessionConfig ?? {}) };
   if (options.externalDataDir) config.model_external_initializers_file_folder_path = options.externalDataDir;
   if (Object.keys(config).length > 0) sessionOptions.extra = { session: config };
