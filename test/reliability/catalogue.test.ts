@@ -17,6 +17,7 @@ import { parsePairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
 import { FIXTURES, REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
+import { withoutProgress } from '../helpers/progress.js';
 
 const VECTOR = join(REPO, 'vectors', 'tinystories-656k', 'joy.json');
 const PAIRS = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
@@ -286,7 +287,8 @@ describe('bad-input catalogue: CLI', () => {
       const r = await runCli(args(), env?.());
       expect(r.stderr, r.stderr).toMatch(message);
       expect(r.code, r.stderr).toBe(code);
-      const lines = r.stderr.trimEnd().split('\n');
+      // Progress lines (`<command>: …`) may come before a runtime error; the error itself is one line.
+      const lines = withoutProgress(r.stderr, args()[0] ?? '').trimEnd().split('\n');
       expect(lines, r.stderr).toHaveLength(1);
       expect(lines[0]).toMatch(/^onnx-steer: /);
       expect(r.stderr).not.toMatch(/unexpected error|\n\s+at |TypeError/);
