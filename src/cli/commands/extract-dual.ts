@@ -7,7 +7,8 @@ import { HookedModel } from '../../model/hooked-model.js';
 import { defaultDualSites, extractDualVector } from '../../vectors/dual.js';
 import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
-import { parseListOption, printJson } from '../common.js';
+import { printJson } from '../common.js';
+import { parseListText } from '../../validate/index.js';
 import { checkpointBuildProgress, sessionOptions, type ModelCliOptions } from '../model-option.js';
 import { progressFor } from '../progress.js';
 import { summarizeVector } from './vector-summary.js';
@@ -45,7 +46,7 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
     const target = opts.targetModel ? await open(opts.targetModel) : undefined;
     if (target) opened.push(target);
     const lowRank = lowRankOptions(opts, preferred.manifest.hiddenSize);
-    const sites = opts.sites === 'auto' ? defaultDualSites(target ?? dispreferred) : parseListOption(opts.sites);
+    const sites = opts.sites === 'auto' ? defaultDualSites(target ?? dispreferred) : parseListText('--sites', opts.sites, { unique: true });
     const result = await extractDualVector({ preferred, dispreferred, ...(target ? { target } : {}) }, dataset, {
       sites, tokens: read.tokens, folds: opts.folds, recommend: opts.recommend,
       ...(opts.name ? { name: opts.name } : {}),

@@ -12,7 +12,7 @@ import { exportControlVector, importControlVector, readControlVector } from '../
 import { SteeringVector } from '../../vectors/vector.js';
 import { stageBake } from '../../interop/bake.js';
 import { GGUF_MODEL_TYPES, exportGgufModel, parseGgufModelType, type GgufModelType } from '../../interop/gguf-model.js';
-import { parseFloatOption, parseListOption, printJson } from '../common.js';
+import { parseFloatOption, parseListOptionFor, printJson } from '../common.js';
 import { resolveModelDir } from '../model-option.js';
 import { progressFor } from '../progress.js';
 import { parseOperator, parsePositions, parseVectorArg } from './steering-options.js';
@@ -120,7 +120,7 @@ export function registerBake(program: Command): void {
     .option('--model <dir>', 'hooked model directory (default: the TinyStories-656K model)')
     .requiredOption('--vector <path=strength>', 'vector file and strength, e.g. joy.json=4')
     .option('--operator <op>', 'add (default), ablate (abliteration), or ablate-add', 'add')
-    .option('--sites <list>', 'use only these sites of the vector (ablation needs exactly one)', parseListOption)
+    .option('--sites <list>', 'use only these sites of the vector (ablation needs exactly one)', parseListOptionFor('--sites'))
     .option('-o, --output <dir>', 'model directory to write')
     .option('--force', 'overwrite the output')
     .option('--json', 'print one JSON document')

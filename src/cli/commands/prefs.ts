@@ -12,7 +12,7 @@ import { formatPreferences, scorePreferences } from '../../prefs/score.js';
 import { HookedModel } from '../../model/hooked-model.js';
 import { hookedModelDir } from '../../model/checkpoint-cache.js';
 import { loadPairs } from '../../pairs/pairs.js';
-import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
+import { parseFloatOption, parseIntOption, parseListOptionFor, printJson } from '../common.js';
 import { checkpointBuildProgress, resolveModelDir, sessionOptions } from '../model-option.js';
 import { progressFor, type Progress } from '../progress.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
@@ -83,7 +83,7 @@ export function registerPrefs(program: Command): void {
     .option('--epsilon <ε>', 'MRPO clipping in (0, 1) (default 0.1; needs two --reference)', parseFloatOption('--epsilon'))
     .option('--limit <k>', 'use only the first k pairs', parseIntOption('--limit'))
     .option('--threads <n>', 'intra-op threads for onnxruntime', parseIntOption('--threads'))
-    .option('--ep <list>', 'execution providers in priority order, e.g. cpu', parseListOption)
+    .option('--ep <list>', 'execution providers in priority order, e.g. cpu', parseListOptionFor('--ep'))
     .option('--json', 'print the report as JSON')
     .action(async (opts: PrefsCliOptions) => {
       checkPrefsOptions(opts);
