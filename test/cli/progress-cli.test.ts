@@ -96,7 +96,7 @@ describe.concurrent('progress on a piped stderr', () => {
     const built = progressLines(build, 'build');
     expect(built[0]).toMatch(/^build: writing 1\/(\d+) tensors \(\d+%\)$/);
     expect(built.at(-1)).toMatch(/^build: writing (\d+)\/\1 tensors \(100%\)$/);
-    expect(build.stdout).toMatch(/^built llama/);
+    expect(build.stdout).toMatch(/^built LlamaForCausalLM /);
     const instrument = await run(['instrument', join(FIXTURES, 'ort-testdata-gpt2-past-torch16'), '-o', W('hooked'), '--json']);
     expect(instrument.code, instrument.stderr).toBe(0);
     expect((JSON.parse(instrument.stdout) as { format: string }).format).toBe('onnx-steer.hooks');

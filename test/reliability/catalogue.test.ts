@@ -146,6 +146,7 @@ const CLI: CliCase[] = [
   ['zero threads', gen('--threads', '0'), 2, /--threads must be an integer in \[1, 1024\]/],
   ['overflowing strength', gen('--vector', VECTOR, '--strength', '1e30'), 2, /--strength must be a number in \[-1000000, 1000000\]/],
   ['overflowing inline strength', gen('--vector', `${VECTOR}=1e30`), 2, /=<s> must be a number in/],
+  ['a word as inline strength', gen('--vector', `${VECTOR}=strong`), 2, /--vector .*joy\.json=<s> must be a number in \[-1000000, 1000000\], got "strong"/],
   ['unknown positions', gen('--vector', VECTOR, '--strength', '1', '--positions', 'bogus'), 2, /--positions must be all, prompt, generated/],
   ['unknown operator', gen('--vector', VECTOR, '--strength', '1', '--operator', 'bogus'), 2, /--operator must be add, ablate or ablate-add/],
   ['steering flags without a vector', gen('--strength', '1'), 2, /need --vector/],
