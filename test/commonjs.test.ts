@@ -50,11 +50,11 @@ const AB = { prompts: ['Once upon a time', 'One day, Tom'], ns: [2], beta: 0, se
 
 /** Run in the child: require the bundle, run AB, print the arms' ids and gold and proxy means as JSON. */
 const CHILD = `
-const lib = require(process.argv[1]);
-const options = JSON.parse(process.argv[2]);
+const lib = require(process.argv[2]);
+const options = JSON.parse(process.argv[3]);
 (async () => {
   if (typeof lib.runAB !== 'function' || typeof lib.HookedModel !== 'function') throw new Error('exports missing: ' + Object.keys(lib).slice(0, 20).join(', '));
-  const model = await lib.HookedModel.load(process.argv[3], { intraOpNumThreads: 1 });
+  const model = await lib.HookedModel.load(process.argv[4], { intraOpNumThreads: 1 });
   try {
     const ctx = { model };
     const result = await lib.runAB(model, { ...options, proxy: await lib.parseReward('afinn', ctx), gold: await lib.parseReward('vader', ctx), utility: lib.parseUtility('rouge-l', ctx) });
