@@ -53,6 +53,17 @@ export function renderMarkdown(r: BenchResults): string {
   L.push('| model | new tokens | onnx-steer tokens/s | transformers.js tokens/s | ratio | greedy ids identical |', '|---|---|---|---|---|---|');
   for (const t of list(r, 'transformersjs')) L.push(`| ${String(t.model)} | ${String(t.newTokens)} | ${f(t.oursTokensPerSec as Summary)} | ${f(t.theirsTokensPerSec as Summary)} | ${f(t.ratio as Summary, 3)} | ${t.idsIdentical ? 'yes' : `no (${JSON.stringify(t.firstMismatch)})`} |`);
 
+  const peer = r.sections.llamacpp as { pairs?: Row[]; uptime?: { before: string; after: string } } | undefined;
+  if (peer?.pairs?.length) {
+    L.push('', '## Against llama.cpp on the same weights', '', 'One random-init build, run by onnx-steer (ONNX) and by llama.cpp through node-llama-cpp 3.21.1 (our GGUF export of the same build, F32 and Q8_0; F32 KV cache, flash attention off); batch-1 greedy decode from the same 16 prompt ids, 2 threads each, prefill excluded; A B A B, ratio = onnx-steer tokens/s ÷ llama.cpp tokens/s per round (`bench/llamacpp.ts`). CPU time counts every thread of the process, spin-waiting included.', '');
+    L.push('| pair | new tokens | onnx-steer tokens/s | llama.cpp tokens/s | ratio (wall) | ratio (CPU time) | greedy ids identical |', '|---|---|---|---|---|---|---|');
+    for (const p of peer.pairs) {
+      const o = p.ours as Row; const t = p.theirs as Row; const gr = p.greedy as Row;
+      L.push(`| ${String(p.figure)} | ${String(p.newTokens)} | ${f(o.tokensPerSec as Summary)} | ${f(t.tokensPerSec as Summary)} | ${f(p.wallRatio as Summary, 3)} | ${f(p.cpuRatio as Summary, 3)} | ${gr.identical ? 'yes' : `no, first ${String(gr.agreePrefix)} equal`} |`);
+    }
+    if (peer.uptime) L.push('', `uptime before: \`${peer.uptime.before}\`; after: \`${peer.uptime.after}\`.`);
+  }
+
   L.push('', '## Extraction', '', '`extractVector` with mean-diff at `blocks.0.hook_resid_post` on the shipped joy pairs (held-out separability included), against bare forward passes over the same sequences in the same batches.', '');
   L.push('| model | pairs | pairs/s | extract ÷ bare forward |', '|---|---|---|---|');
   for (const x of list(r, 'extraction')) L.push(`| ${String(x.model)} | ${String(x.pairs)} | ${f(x.pairsPerSec as Summary)} | ${f(x.ratio as Summary, 3)} |`);
@@ -92,6 +103,7 @@ export function renderMarkdown(r: BenchResults): string {
   L.push(target('steering active ÷ no hooks (SmolLM2 shape, hook_resid_post sites only)', (smolPost?.activeVsPlain as Summary | undefined)?.median, (v) => v >= 0.97, '≥ 0.97'));
   L.push(target('hooks unused ÷ no hooks (SmolLM2 shape, hook_resid_post sites only)', (smolPost?.unusedVsPlain as Summary | undefined)?.median, (v) => v >= 0.99, '≥ 0.99'));
   L.push(target('onnx-steer ÷ transformers.js tokens/s (SmolLM2 shape)', (smol('transformersjs')?.ratio as Summary | undefined)?.median, (v) => v >= 1.1, '≥ 1.1'));
+  for (const p of peer?.pairs ?? []) L.push(target(`onnx-steer ${String(p.figure)} (decode tokens/s, same weights)`, (p.wallRatio as Summary | undefined)?.median, (v) => v >= 1.0, '≥ 1.0'));
   L.push(target('wall time N = 8 ÷ N = 1, 64 tokens (SmolLM2 shape)', (n8?.ratioN8toN1 as Summary | undefined)?.median, (v) => v <= 2.0, '≤ 2.0 (≤ 2.5 for the runtime issue)'));
   L.push(target('extract ÷ bare forward (default model)', (list(r, 'extraction')[0]?.ratio as Summary | undefined)?.median, (v) => v <= 1.2, '≤ 1.2'));
   L.push(target('MBR matrix ÷ generation, N = 64 (default model)', (list(r, 'mbr')[0]?.matrixToGenerate as Summary | undefined)?.median, (v) => v <= 0.05, '≤ 0.05'));

@@ -20,6 +20,7 @@ import { steeringOverhead } from './steering.js';
 import { defaultQuantized, quantizedModel, quantizedQuality, quantizedSpeed } from './quantized.js';
 import { serverFigures } from './server.js';
 import { compareTransformersJs, prepareSharedLayout } from './transformersjs.js';
+import { llamaCppFigures } from './llamacpp.js';
 
 const smoke = process.argv.includes('--smoke');
 const cfg = smoke ? { warmup: 0, runs: 1 } : { warmup: 1, runs: 5 };
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
     await compareTransformersJs('tinystories-656k', prepareSharedLayout(tinyPlain, join(benchDir(), 'tjs', 'tinystories-656k')), tokens, cfg),
     ...(big ? [await compareTransformersJs(label, prepareSharedLayout(big.plain, join(benchDir(), 'tjs', 'smollm2-135m')), 64, cfg)] : []),
   ]);
+  // The peer on the same weights: llama.cpp (node-llama-cpp) on GGUF exports of a SmolLM2-shaped build (the tiny default model under --smoke).
+  await section(results, 'llamacpp', () => llamaCppFigures({ smoke, runs: cfg.runs, tokens, threads: 2, plain: false }));
   await section(results, 'extraction', async () => [await extractionFigures('tinystories-656k', tiny, cfg)]);
   await section(results, 'mbr', async () => [await mbrFigures('tinystories-656k', tiny, cfg, smoke ? { n: 8, newTokens: 8 } : { n: 64, newTokens: 64 })]);
   await section(results, 'threads', async () => [await threadScaling(big ? label : 'tinystories-656k', big?.hooked ?? tiny, tokens, cfg)]);
