@@ -5,7 +5,7 @@
  */
 import type { MiniLMEmbedder } from '../embed/minilm.js';
 import type { HookedModel } from '../model/hooked-model.js';
-import type { ChrFOptions } from './lexical.js';
+import type { ChrFOptions } from './kinds/lexical.js';
 import type { Utility } from './types.js';
 
 export interface UtilityContext {

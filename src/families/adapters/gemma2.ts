@@ -4,8 +4,8 @@
  * soft-capping of attention logits and final logits, and sliding-window
  * layers from layer_types.
  */
-import { optionalNumber, posInt } from './fields.js';
-import { llamaLayout } from './llama-layout.js';
+import { optionalNumber, posInt } from '../fields.js';
+import { llamaLayout } from '../llama-layout.js';
 
 export const gemma2 = llamaLayout({
   architectures: ['Gemma2ForCausalLM'],
@@ -23,3 +23,5 @@ export const gemma2 = llamaLayout({
     finalSoftcap: optionalNumber(cfg, 'final_logit_softcapping'),
   }),
 });
+
+export default gemma2;

@@ -8,12 +8,12 @@
  * - `minilm`: cosine of mean-pooled, L2-normalised all-MiniLM-L6-v2
  *   embeddings of the response texts (the MBR-BoN paper's utility).
  */
-import { MiniLMEmbedder } from '../embed/minilm.js';
-import { InvalidArgumentError, UnknownUtilityError } from '../errors.js';
-import type { HookedModel } from '../model/hooked-model.js';
-import { cosineMatrix } from './cosine.js';
-import type { UtilityKind } from './spec.js';
-import { settle, type Utility, type UtilityItem } from './types.js';
+import { MiniLMEmbedder } from '../../embed/minilm.js';
+import { InvalidArgumentError, UnknownUtilityError } from '../../errors.js';
+import type { HookedModel } from '../../model/hooked-model.js';
+import { cosineMatrix } from '../cosine.js';
+import type { UtilityKind } from '../spec.js';
+import { settle, type Utility, type UtilityItem } from '../types.js';
 
 export function hiddenUtility(site: string, spec = `hidden:${site}`): Utility {
   return {
@@ -72,3 +72,5 @@ export const minilmKind: UtilityKind = {
   name: 'minilm', usage: 'minilm', description: 'cosine of all-MiniLM-L6-v2 sentence embeddings (the MBR-BoN paper)', takesArg: false,
   create: (_arg, spec, ctx) => minilmUtility(ctx.embedder ?? (() => MiniLMEmbedder.load()), spec),
 };
+
+export default [hiddenKind, minilmKind] as const;

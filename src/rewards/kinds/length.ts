@@ -8,9 +8,9 @@
  *   tokens  generated token ids (`item.ids`; a candidate without ids is an error)
  *   chars   UTF-16 code units of the response
  */
-import { InvalidArgumentError, UnknownRewardError } from '../errors.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type Reward } from './types.js';
+import { InvalidArgumentError, UnknownRewardError } from '../../errors.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type Reward } from '../types.js';
 
 export type LengthUnit = 'words' | 'tokens' | 'chars';
 
@@ -37,3 +37,5 @@ export const lengthKind: RewardKind = {
     throw new UnknownRewardError(spec, `unknown length unit "${arg}" (use length, length:words, length:tokens or length:chars)`);
   },
 };
+
+export default lengthKind;

@@ -15,9 +15,9 @@
  */
 import { createRequire } from 'node:module';
 import Sentiment from 'sentiment';
-import { UnknownRewardError } from '../errors.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type Reward } from './types.js';
+import { UnknownRewardError } from '../../errors.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type Reward } from '../types.js';
 
 /** vader-sentiment is untyped CommonJS: loaded through require and typed here, with no ambient declaration. */
 interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }
@@ -77,3 +77,5 @@ export const keywordKind: RewardKind = {
   name: 'keyword', usage: 'keyword:<word>', description: 'whole-word occurrences of a word or phrase', arg: 'required', argHint: 'a word',
   create: (arg, spec) => keywordReward(arg ?? '', spec),
 };
+
+export default [vaderKind, afinnKind, keywordKind] as const;

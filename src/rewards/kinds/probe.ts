@@ -10,12 +10,12 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FileNotFoundError, InvalidArgumentError, InvalidDataError, ShapeMismatchError } from '../errors.js';
-import { captureResponseActivations } from '../embed/response-activations.js';
-import { readJsonFile } from '../files/fs.js';
-import type { HookedModel } from '../model/hooked-model.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type ProbeDirection, type Reward, type RewardItem } from './types.js';
+import { FileNotFoundError, InvalidArgumentError, InvalidDataError, ShapeMismatchError } from '../../errors.js';
+import { captureResponseActivations } from '../../embed/response-activations.js';
+import { readJsonFile } from '../../files/fs.js';
+import type { HookedModel } from '../../model/hooked-model.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type ProbeDirection, type Reward, type RewardItem } from '../types.js';
 
 /**
  * The default vector loader: a JSON file `{"site": string, "direction": number[], "bias"?: number}`.
@@ -75,3 +75,5 @@ export const probeKind: RewardKind = {
     return probeReward(probe, { spec, ...(ctx.model ? { model: ctx.model } : {}) });
   },
 };
+
+export default probeKind;

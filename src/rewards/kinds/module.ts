@@ -14,9 +14,9 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RewardModuleError, RewardValueError, UnknownRewardError } from '../errors.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type Reward, type RewardItem } from './types.js';
+import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../errors.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type Reward, type RewardItem } from '../types.js';
 
 export type UserRewardFn = (item: RewardItem) => unknown;
 
@@ -96,3 +96,5 @@ export const moduleKind: RewardKind = {
     return moduleReward(spec, ref, await loadUserFunction(ref, ctx.cwd ?? process.cwd()));
   },
 };
+
+export default moduleKind;
