@@ -53,7 +53,7 @@ function identifier(file: string, suffix: string): string {
 export function strategyFiles(root: string, folder: string): string[] {
   return readdirSync(join(root, folder))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort((a, b) => { const x = a.slice(0, -3); const y = b.slice(0, -3); return x < y ? -1 : x > y ? 1 : 0; });
 }
 
 /** The text of one generated file. */
@@ -72,10 +72,10 @@ export function render(root: string, r: RegistryFolder): string {
     `import type { ${r.type} } from '${r.typeModule}';`,
     ...files.map((f) => `import ${ids.get(f) ?? ''} from '${from(f)}';`),
     '',
-    `/** The built-in ${r.what}: each file's default export, files in alphabetical order. */`,
+    `/** The built-in ${r.what}: each file's default export, by \`order\` and then by file name. */`,
     `export const ${r.constant}: readonly ${r.type}[] = [`,
     ...files.map((f) => `  ${ids.get(f) ?? ''},`),
-    '].flat();',
+    `].flat().sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));`,
     '',
   ].join('\n');
 }

@@ -13,7 +13,7 @@ import phi3Adapter from './adapters/phi3.js';
 import qwen2Adapter from './adapters/qwen2.js';
 import qwen3Adapter from './adapters/qwen3.js';
 
-/** The built-in architecture adapters: each file's default export, files in alphabetical order. */
+/** The built-in architecture adapters: each file's default export, by `order` and then by file name. */
 export const BUILTIN_ADAPTERS: readonly FamilyAdapter[] = [
   gemmaAdapter,
   gemma2Adapter,
@@ -26,4 +26,4 @@ export const BUILTIN_ADAPTERS: readonly FamilyAdapter[] = [
   phi3Adapter,
   qwen2Adapter,
   qwen3Adapter,
-].flat();
+].flat().sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));

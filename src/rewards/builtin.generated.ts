@@ -7,11 +7,11 @@ import moduleReward from './kinds/module.js';
 import probeReward from './kinds/probe.js';
 import verifiersReward from './kinds/verifiers.js';
 
-/** The built-in reward kinds: each file's default export, files in alphabetical order. */
+/** The built-in reward kinds: each file's default export, by `order` and then by file name. */
 export const BUILTIN_REWARDS: readonly RewardKind[] = [
   lengthReward,
   lexiconReward,
   moduleReward,
   probeReward,
   verifiersReward,
-].flat();
+].flat().sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));

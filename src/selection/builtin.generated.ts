@@ -4,16 +4,16 @@ import type { SelectorSpec } from './spec.js';
 import bonSelector from './kinds/bon.js';
 import klBonSelector from './kinds/kl-bon.js';
 import lengthBonSelector from './kinds/length-bon.js';
-import mbrBonSelector from './kinds/mbr-bon.js';
 import mbrSelector from './kinds/mbr.js';
+import mbrBonSelector from './kinds/mbr-bon.js';
 import softKlSelector from './kinds/soft-kl.js';
 
-/** The built-in selectors: each file's default export, files in alphabetical order. */
+/** The built-in selectors: each file's default export, by `order` and then by file name. */
 export const BUILTIN_SELECTORS: readonly SelectorSpec[] = [
   bonSelector,
   klBonSelector,
   lengthBonSelector,
-  mbrBonSelector,
   mbrSelector,
+  mbrBonSelector,
   softKlSelector,
-].flat();
+].flat().sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));

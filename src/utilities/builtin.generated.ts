@@ -4,8 +4,8 @@ import type { UtilityKind } from './spec.js';
 import embeddingUtility from './kinds/embedding.js';
 import lexicalUtility from './kinds/lexical.js';
 
-/** The built-in MBR utilities: each file's default export, files in alphabetical order. */
+/** The built-in MBR utilities: each file's default export, by `order` and then by file name. */
 export const BUILTIN_UTILITIES: readonly UtilityKind[] = [
   embeddingUtility,
   lexicalUtility,
-].flat();
+].flat().sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));

@@ -27,4 +27,6 @@ export interface UtilityKind {
   /** Whether the spec may take `:<arg>`. */
   takesArg: boolean;
   create(arg: string | undefined, spec: string, ctx: UtilityContext): Utility;
+  /** Where help and messages list it among the built-ins, lower first; without one it follows them, by file name. */
+  order?: number;
 }

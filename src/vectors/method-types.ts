@@ -9,4 +9,6 @@ export interface MethodSpec {
   /** Whether the method returns unit vectors (strengths are then in residual units). */
   unitNorm: boolean;
   create: () => DirectionMethod;
+  /** Where help and messages list it among the built-ins, lower first; without one it follows them, by file name. */
+  order?: number;
 }

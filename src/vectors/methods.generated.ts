@@ -6,10 +6,10 @@ import pcaCenterMethod from './methods/pca-center.js';
 import pcaDiffMethod from './methods/pca-diff.js';
 import probeMethod from './methods/probe.js';
 
-/** The built-in direction methods: each file's default export, files in alphabetical order. */
+/** The built-in direction methods: each file's default export, by `order` and then by file name. */
 export const BUILTIN_METHODS: readonly MethodSpec[] = [
   meanDiffMethod,
   pcaCenterMethod,
   pcaDiffMethod,
   probeMethod,
-].flat();
+].flat().sort((a, b) => (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER));

@@ -5,6 +5,7 @@
 import { llamaLayout } from '../llama-layout.js';
 
 export const gemma = llamaLayout({
+  order: 7,
   architectures: ['GemmaForCausalLM'],
   modelTypes: { gemma: 'GemmaForCausalLM' },
   activationKey: 'hidden_activation',

@@ -8,6 +8,7 @@ import { optionalNumber, posInt } from '../fields.js';
 import { llamaLayout } from '../llama-layout.js';
 
 export const gemma2 = llamaLayout({
+  order: 8,
   architectures: ['Gemma2ForCausalLM'],
   modelTypes: { gemma2: 'Gemma2ForCausalLM' },
   activationKey: 'hidden_activation',

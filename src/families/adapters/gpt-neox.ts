@@ -69,6 +69,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const gptNeox: FamilyAdapter = {
+  order: 11,
   architectures: ['GPTNeoXForCausalLM'],
   modelTypes: { gpt_neox: 'GPTNeoXForCausalLM' },
   residual,

@@ -79,6 +79,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const gpt2: FamilyAdapter = {
+  order: 5,
   architectures: ['GPT2LMHeadModel'],
   modelTypes: { gpt2: 'GPT2LMHeadModel' },
   residual: () => 'sequential',

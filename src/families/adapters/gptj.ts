@@ -52,6 +52,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const gptj: FamilyAdapter = {
+  order: 9,
   architectures: ['GPTJForCausalLM'],
   modelTypes: { gptj: 'GPTJForCausalLM' },
   residual: () => 'parallel',

@@ -63,6 +63,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const phi: FamilyAdapter = {
+  order: 10,
   architectures: ['PhiForCausalLM'],
   modelTypes: { phi: 'PhiForCausalLM' },
   residual: () => 'parallel',

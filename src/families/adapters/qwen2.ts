@@ -2,6 +2,7 @@
 import { llamaLayout } from '../llama-layout.js';
 
 export const qwen2 = llamaLayout({
+  order: 3,
   architectures: ['Qwen2ForCausalLM'],
   modelTypes: { qwen2: 'Qwen2ForCausalLM' },
   qkvBias: true,

@@ -30,7 +30,7 @@ function isUnit(s: string): s is LengthUnit {
 }
 
 export const lengthKind: RewardKind = {
-  name: 'length', usage: 'length[:words|tokens|chars]', description: 'length of the response (a deliberately misaligned proxy)', arg: 'optional',
+  order: 5, name: 'length', usage: 'length[:words|tokens|chars]', description: 'length of the response (a deliberately misaligned proxy)', arg: 'optional',
   create: (arg, spec) => {
     if (arg === undefined) return lengthReward('words', spec);
     if (isUnit(arg)) return lengthReward(arg, spec);

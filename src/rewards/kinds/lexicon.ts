@@ -60,12 +60,12 @@ export function keywordReward(word: string, spec = `keyword:${word}`): Reward {
 }
 
 export const vaderKind: RewardKind = {
-  name: 'vader', usage: 'vader', description: "VADER's compound valence in [−1, 1]", arg: 'none',
+  order: 1, name: 'vader', usage: 'vader', description: "VADER's compound valence in [−1, 1]", arg: 'none',
   create: (_arg, spec) => vaderReward(spec),
 };
 
 export const afinnKind: RewardKind = {
-  name: 'afinn', usage: 'afinn', description: 'AFINN-165 valence per token (afinn:sum for the raw sum)', arg: 'optional',
+  order: 2, name: 'afinn', usage: 'afinn', description: 'AFINN-165 valence per token (afinn:sum for the raw sum)', arg: 'optional',
   create: (arg, spec) => {
     if (arg === undefined || arg === 'comparative') return afinnReward('comparative', spec);
     if (arg === 'sum') return afinnReward('sum', spec);
@@ -74,7 +74,7 @@ export const afinnKind: RewardKind = {
 };
 
 export const keywordKind: RewardKind = {
-  name: 'keyword', usage: 'keyword:<word>', description: 'whole-word occurrences of a word or phrase', arg: 'required', argHint: 'a word',
+  order: 3, name: 'keyword', usage: 'keyword:<word>', description: 'whole-word occurrences of a word or phrase', arg: 'required', argHint: 'a word',
   create: (arg, spec) => keywordReward(arg ?? '', spec),
 };
 

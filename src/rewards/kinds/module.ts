@@ -90,7 +90,7 @@ export function verifierReward(spec: string, ref: ModuleRef, fn: UserRewardFn): 
 }
 
 export const moduleKind: RewardKind = {
-  name: 'module', usage: 'module:<path>#<export>', description: 'a user function returning a number', arg: 'required', argHint: '<path>#<export>',
+  order: 7, name: 'module', usage: 'module:<path>#<export>', description: 'a user function returning a number', arg: 'required', argHint: '<path>#<export>',
   create: async (arg, spec, ctx) => {
     const ref = parseModuleRef(spec, arg ?? '');
     return moduleReward(spec, ref, await loadUserFunction(ref, ctx.cwd ?? process.cwd()));

@@ -68,7 +68,7 @@ export function probeReward(probe: ProbeDirection, options: { model?: HookedMode
 }
 
 export const probeKind: RewardKind = {
-  name: 'probe', usage: 'probe:<vector.json>', description: 'projection of the pooled response activation on a direction', arg: 'required', argHint: 'a vector file',
+  order: 4, name: 'probe', usage: 'probe:<vector.json>', description: 'projection of the pooled response activation on a direction', arg: 'required', argHint: 'a vector file',
   create: async (arg, spec, ctx) => {
     const path = resolve(ctx.cwd ?? process.cwd(), arg ?? '');
     const probe = await (ctx.loadVector ?? loadProbeJson)(path);

@@ -130,7 +130,7 @@ export async function parseVerifier(spec: string, body: string, ctx: VerifierCon
 
 /** The `verifier` reward kind: every verifier above, behind one spec head. */
 export const verifierKind: RewardKind = {
-  name: 'verifier',
+  order: 6, name: 'verifier',
   usage: 'verifier:<regex:…|keywords:…|json-schema:…|names-again|quoted-speech|module#export>',
   description: 'a program returning pass/fail (a verifiable 0/1 reward)',
   arg: 'required',

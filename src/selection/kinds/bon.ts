@@ -4,7 +4,7 @@ import { needs, type SelectorSpec } from '../spec.js';
 import { bonKlBound } from '../stats.js';
 
 const spec: SelectorSpec = {
-  name: 'bon', description: 'argmax R (Best-of-N)', needs: needs('rewards'), select: bon,
+  order: 1, name: 'bon', description: 'argmax R (Best-of-N)', needs: needs('rewards'), select: bon,
   klBound: (n) => ({ value: bonKlBound(n), formula: 'log N − (N−1)/N' }),
 };
 

@@ -2,6 +2,6 @@
 import { lengthBon } from '../selectors.js';
 import { needs, type SelectorSpec } from '../spec.js';
 
-const spec: SelectorSpec = { name: 'length-bon', description: 'argmax R − β·|y| (length-regularised BoN)', needs: needs('rewards', 'lengths', 'beta'), select: lengthBon };
+const spec: SelectorSpec = { order: 6, name: 'length-bon', description: 'argmax R − β·|y| (length-regularised BoN)', needs: needs('rewards', 'lengths', 'beta'), select: lengthBon };
 
 export default spec;

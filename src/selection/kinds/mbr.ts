@@ -2,6 +2,6 @@
 import { mbr } from '../selectors.js';
 import { needs, type SelectorSpec } from '../spec.js';
 
-const spec: SelectorSpec = { name: 'mbr', description: 'argmax ū, the mean utility (MBR decoding)', needs: needs('utility'), select: mbr };
+const spec: SelectorSpec = { order: 2, name: 'mbr', description: 'argmax ū, the mean utility (MBR decoding)', needs: needs('utility'), select: mbr };
 
 export default spec;

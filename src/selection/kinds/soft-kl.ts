@@ -2,6 +2,6 @@
 import { softKl } from '../selectors.js';
 import { needs, type SelectorSpec } from '../spec.js';
 
-const spec: SelectorSpec = { name: 'soft-kl', description: 'samples P(i) ∝ exp(R/β) (the KL-regularised optimum by resampling)', needs: needs('rewards', 'beta', 'rng'), select: softKl };
+const spec: SelectorSpec = { order: 5, name: 'soft-kl', description: 'samples P(i) ∝ exp(R/β) (the KL-regularised optimum by resampling)', needs: needs('rewards', 'beta', 'rng'), select: softKl };
 
 export default spec;

@@ -163,12 +163,12 @@ function lexicalUtility(spec: string, kind: 'rouge-l' | 'chrf', fn: (texts: stri
 }
 
 export const rougeLKind: UtilityKind = {
-  name: 'rouge-l', aliases: ['rougel'], usage: 'rouge-l', description: 'ROUGE-L F1 over words', takesArg: false,
+  order: 3, name: 'rouge-l', aliases: ['rougel'], usage: 'rouge-l', description: 'ROUGE-L F1 over words', takesArg: false,
   create: (_arg, spec) => lexicalUtility(spec, 'rouge-l', (t, out) => rougeLMatrix(t, out)),
 };
 
 export const chrFKind: UtilityKind = {
-  name: 'chrf', usage: 'chrf', description: 'chrF over character n-grams (asymmetric)', takesArg: false,
+  order: 4, name: 'chrf', usage: 'chrf', description: 'chrF over character n-grams (asymmetric)', takesArg: false,
   create: (_arg, spec, ctx) => lexicalUtility(spec, 'chrf', (t, out) => chrFMatrix(t, ctx.chrf, out)),
 };
 

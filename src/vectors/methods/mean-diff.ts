@@ -18,6 +18,6 @@ export function meanDiff(): DirectionMethod {
   };
 }
 
-const spec: MethodSpec = { name: 'mean-diff', description: 'mean of per-sample differences (CAA, RAHF training-free)', unitNorm: false, create: meanDiff };
+const spec: MethodSpec = { order: 1, name: 'mean-diff', description: 'mean of per-sample differences (CAA, RAHF training-free)', unitNorm: false, create: meanDiff };
 
 export default spec;

@@ -22,6 +22,6 @@ export function pcaCenter(): DirectionMethod {
   };
 }
 
-const spec: MethodSpec = { name: 'pca-center', description: 'first principal component after centring each pair on its midpoint (repeng pca_center)', unitNorm: true, create: pcaCenter };
+const spec: MethodSpec = { order: 3, name: 'pca-center', description: 'first principal component after centring each pair on its midpoint (repeng pca_center)', unitNorm: true, create: pcaCenter };
 
 export default spec;

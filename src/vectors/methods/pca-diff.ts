@@ -14,6 +14,6 @@ export function pcaDiff(): DirectionMethod {
   };
 }
 
-const spec: MethodSpec = { name: 'pca-diff', description: 'first principal component of the differences (repeng pca_diff)', unitNorm: true, create: pcaDiff };
+const spec: MethodSpec = { order: 2, name: 'pca-diff', description: 'first principal component of the differences (repeng pca_diff)', unitNorm: true, create: pcaDiff };
 
 export default spec;

@@ -157,6 +157,6 @@ function choleskySolve(a: Float64Array, b: Float64Array, n: number): Float64Arra
   return out;
 }
 
-const spec: MethodSpec = { name: 'probe', description: 'logistic-regression weight direction (steering-vectors logistic)', unitNorm: true, create: () => probe() };
+const spec: MethodSpec = { order: 4, name: 'probe', description: 'logistic-regression weight direction (steering-vectors logistic)', unitNorm: true, create: () => probe() };
 
 export default spec;
