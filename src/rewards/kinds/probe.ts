@@ -10,12 +10,12 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FileNotFoundError, InvalidArgumentError, InvalidDataError, ShapeMismatchError } from '../errors.js';
-import { captureResponseActivations } from '../embed/response-activations.js';
-import { readJsonFile } from '../files/fs.js';
-import type { HookedModel } from '../model/hooked-model.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type ProbeDirection, type Reward, type RewardItem } from './types.js';
+import { FileNotFoundError, InvalidArgumentError, InvalidDataError, ShapeMismatchError } from '../../errors.js';
+import { captureResponseActivations } from '../../embed/response-activations.js';
+import { readJsonFile } from '../../files/fs.js';
+import type { HookedModel } from '../../model/hooked-model.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type ProbeDirection, type Reward, type RewardItem } from '../types.js';
 
 /**
  * The default vector loader: a JSON file `{"site": string, "direction": number[], "bias"?: number}`.
@@ -68,10 +68,12 @@ export function probeReward(probe: ProbeDirection, options: { model?: HookedMode
 }
 
 export const probeKind: RewardKind = {
-  name: 'probe', usage: 'probe:<vector.json>', description: 'projection of the pooled response activation on a direction', arg: 'required', argHint: 'a vector file',
+  order: 4, name: 'probe', usage: 'probe:<vector.json>', description: 'projection of the pooled response activation on a direction', arg: 'required', argHint: 'a vector file',
   create: async (arg, spec, ctx) => {
     const path = resolve(ctx.cwd ?? process.cwd(), arg ?? '');
     const probe = await (ctx.loadVector ?? loadProbeJson)(path);
     return probeReward(probe, { spec, ...(ctx.model ? { model: ctx.model } : {}) });
   },
 };
+
+export default probeKind;

@@ -2,9 +2,10 @@
  * Gemma: Llama-layout blocks with the token embedding scaled by √hidden,
  * RMSNorm weights stored as w in (1 + w), and a GeGLU MLP (tanh GELU).
  */
-import { llamaLayout } from './llama-layout.js';
+import { llamaLayout } from '../llama-layout.js';
 
 export const gemma = llamaLayout({
+  order: 7,
   architectures: ['GemmaForCausalLM'],
   modelTypes: { gemma: 'GemmaForCausalLM' },
   activationKey: 'hidden_activation',
@@ -13,3 +14,5 @@ export const gemma = llamaLayout({
   unitOffsetNorms: true,
   structure: (cfg) => ({ embeddingScale: Math.fround(Math.sqrt(Number(cfg.hidden_size))) }),
 });
+
+export default gemma;

@@ -15,9 +15,9 @@
  */
 import { createRequire } from 'node:module';
 import Sentiment from 'sentiment';
-import { UnknownRewardError } from '../errors.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type Reward } from './types.js';
+import { UnknownRewardError } from '../../errors.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type Reward } from '../types.js';
 
 /** vader-sentiment is untyped CommonJS: loaded through require and typed here, with no ambient declaration. */
 interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }
@@ -60,12 +60,12 @@ export function keywordReward(word: string, spec = `keyword:${word}`): Reward {
 }
 
 export const vaderKind: RewardKind = {
-  name: 'vader', usage: 'vader', description: "VADER's compound valence in [−1, 1]", arg: 'none',
+  order: 1, name: 'vader', usage: 'vader', description: "VADER's compound valence in [−1, 1]", arg: 'none',
   create: (_arg, spec) => vaderReward(spec),
 };
 
 export const afinnKind: RewardKind = {
-  name: 'afinn', usage: 'afinn', description: 'AFINN-165 valence per token (afinn:sum for the raw sum)', arg: 'optional',
+  order: 2, name: 'afinn', usage: 'afinn', description: 'AFINN-165 valence per token (afinn:sum for the raw sum)', arg: 'optional',
   create: (arg, spec) => {
     if (arg === undefined || arg === 'comparative') return afinnReward('comparative', spec);
     if (arg === 'sum') return afinnReward('sum', spec);
@@ -74,6 +74,8 @@ export const afinnKind: RewardKind = {
 };
 
 export const keywordKind: RewardKind = {
-  name: 'keyword', usage: 'keyword:<word>', description: 'whole-word occurrences of a word or phrase', arg: 'required', argHint: 'a word',
+  order: 3, name: 'keyword', usage: 'keyword:<word>', description: 'whole-word occurrences of a word or phrase', arg: 'required', argHint: 'a word',
   create: (arg, spec) => keywordReward(arg ?? '', spec),
 };
+
+export default [vaderKind, afinnKind, keywordKind] as const;

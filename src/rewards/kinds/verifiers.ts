@@ -12,10 +12,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { UnknownRewardError } from '../errors.js';
+import { UnknownRewardError } from '../../errors.js';
 import { loadUserFunction, looksLikePath, parseModuleRef, verifierReward } from './module.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type Reward, type RewardItem } from './types.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type Reward, type RewardItem } from '../types.js';
 
 export const VERIFIER_KINDS = ['regex', 'keywords', 'json-schema', 'names-again', 'quoted-speech', '<module>#<export>'] as const;
 const VERIFIER_USAGES = ['regex:<pattern>', 'keywords:<w1,w2,…>[@all]', 'json-schema:<schema.json>', 'names-again[:<tokens>][:eos]', 'quoted-speech', '<module>#<export>'];
@@ -130,7 +130,7 @@ export async function parseVerifier(spec: string, body: string, ctx: VerifierCon
 
 /** The `verifier` reward kind: every verifier above, behind one spec head. */
 export const verifierKind: RewardKind = {
-  name: 'verifier',
+  order: 6, name: 'verifier',
   usage: 'verifier:<regex:…|keywords:…|json-schema:…|names-again|quoted-speech|module#export>',
   description: 'a program returning pass/fail (a verifiable 0/1 reward)',
   arg: 'required',
@@ -140,3 +140,5 @@ export const verifierKind: RewardKind = {
     return parseVerifier(spec, arg ?? '', { ...(ctx.cwd ? { cwd: ctx.cwd } : {}), ...(model ? { decode: (ids: readonly number[]) => model.decode(ids) } : {}) });
   },
 };
+
+export default verifierKind;

@@ -14,9 +14,9 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RewardModuleError, RewardValueError, UnknownRewardError } from '../errors.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type Reward, type RewardItem } from './types.js';
+import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../errors.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type Reward, type RewardItem } from '../types.js';
 
 export type UserRewardFn = (item: RewardItem) => unknown;
 
@@ -90,9 +90,11 @@ export function verifierReward(spec: string, ref: ModuleRef, fn: UserRewardFn): 
 }
 
 export const moduleKind: RewardKind = {
-  name: 'module', usage: 'module:<path>#<export>', description: 'a user function returning a number', arg: 'required', argHint: '<path>#<export>',
+  order: 7, name: 'module', usage: 'module:<path>#<export>', description: 'a user function returning a number', arg: 'required', argHint: '<path>#<export>',
   create: async (arg, spec, ctx) => {
     const ref = parseModuleRef(spec, arg ?? '');
     return moduleReward(spec, ref, await loadUserFunction(ref, ctx.cwd ?? process.cwd()));
   },
 };
+
+export default moduleKind;

@@ -5,10 +5,10 @@
  * rotate_half partial rotary over rotary_pct of each head, biases on every
  * projection (attention_bias), a GELU MLP and an untied, bias-free head.
  */
-import { parseRope } from './fields.js';
-import { PARALLEL_STRUCTURE, bias, biasSpec, gptConfig, headRows, layerNorm, layerNormSpecs, linearMlp, linearSpecs, type GptConfigKeys } from './parallel.js';
-import { linearT, packQkv } from './tensors.js';
-import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, ResidualKind, TensorReader, TensorSpec } from './types.js';
+import { parseRope } from '../fields.js';
+import { PARALLEL_STRUCTURE, bias, biasSpec, gptConfig, headRows, layerNorm, layerNormSpecs, linearMlp, linearSpecs, type GptConfigKeys } from '../parallel.js';
+import { linearT, packQkv } from '../tensors.js';
+import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, ResidualKind, TensorReader, TensorSpec } from '../types.js';
 
 const residual = (cfg: Json): ResidualKind => (cfg.use_parallel_residual === false ? 'sequential' : 'parallel');
 
@@ -69,6 +69,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const gptNeox: FamilyAdapter = {
+  order: 11,
   architectures: ['GPTNeoXForCausalLM'],
   modelTypes: { gpt_neox: 'GPTNeoXForCausalLM' },
   residual,
@@ -77,3 +78,5 @@ export const gptNeox: FamilyAdapter = {
   layerSpecs,
   blockTensors,
 };
+
+export default gptNeox;

@@ -4,10 +4,10 @@
  * first rotary_dim dimensions, bias-free attention projections, a GELU MLP
  * and an untied LM head with bias.
  */
-import { parseRope } from './fields.js';
-import { PARALLEL_STRUCTURE, gptConfig, layerNorm, layerNormSpecs, linearMlp, linearSpecs, type GptConfigKeys } from './parallel.js';
-import { linearT, packQkv } from './tensors.js';
-import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from './types.js';
+import { parseRope } from '../fields.js';
+import { PARALLEL_STRUCTURE, gptConfig, layerNorm, layerNormSpecs, linearMlp, linearSpecs, type GptConfigKeys } from '../parallel.js';
+import { linearT, packQkv } from '../tensors.js';
+import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from '../types.js';
 
 const KEYS: GptConfigKeys = {
   hidden: 'n_embd', heads: 'n_head', layers: 'n_layer', inner: 'n_inner', innerDefault: (h) => 4 * h, eps: 'layer_norm_epsilon', positions: 'n_positions', positionsDefault: 2048,
@@ -52,6 +52,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const gptj: FamilyAdapter = {
+  order: 9,
   architectures: ['GPTJForCausalLM'],
   modelTypes: { gptj: 'GPTJForCausalLM' },
   residual: () => 'parallel',
@@ -60,3 +61,5 @@ export const gptj: FamilyAdapter = {
   layerSpecs,
   blockTensors,
 };
+
+export default gptj;

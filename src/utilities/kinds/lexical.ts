@@ -16,9 +16,9 @@
  *
  * Two empty texts score 1; one empty text scores 0.
  */
-import { InvalidArgumentError } from '../errors.js';
-import type { UtilityKind } from './spec.js';
-import { settle, type Utility, type UtilityItem } from './types.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { UtilityKind } from '../spec.js';
+import { settle, type Utility, type UtilityItem } from '../types.js';
 
 export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
@@ -163,11 +163,13 @@ function lexicalUtility(spec: string, kind: 'rouge-l' | 'chrf', fn: (texts: stri
 }
 
 export const rougeLKind: UtilityKind = {
-  name: 'rouge-l', aliases: ['rougel'], usage: 'rouge-l', description: 'ROUGE-L F1 over words', takesArg: false,
+  order: 3, name: 'rouge-l', aliases: ['rougel'], usage: 'rouge-l', description: 'ROUGE-L F1 over words', takesArg: false,
   create: (_arg, spec) => lexicalUtility(spec, 'rouge-l', (t, out) => rougeLMatrix(t, out)),
 };
 
 export const chrFKind: UtilityKind = {
-  name: 'chrf', usage: 'chrf', description: 'chrF over character n-grams (asymmetric)', takesArg: false,
+  order: 4, name: 'chrf', usage: 'chrf', description: 'chrF over character n-grams (asymmetric)', takesArg: false,
   create: (_arg, spec, ctx) => lexicalUtility(spec, 'chrf', (t, out) => chrFMatrix(t, ctx.chrf, out)),
 };
+
+export default [rougeLKind, chrFKind] as const;

@@ -8,12 +8,12 @@
  * - `minilm`: cosine of mean-pooled, L2-normalised all-MiniLM-L6-v2
  *   embeddings of the response texts (the MBR-BoN paper's utility).
  */
-import { MiniLMEmbedder } from '../embed/minilm.js';
-import { InvalidArgumentError, UnknownUtilityError } from '../errors.js';
-import type { HookedModel } from '../model/hooked-model.js';
-import { cosineMatrix } from './cosine.js';
-import type { UtilityKind } from './spec.js';
-import { settle, type Utility, type UtilityItem } from './types.js';
+import { MiniLMEmbedder } from '../../embed/minilm.js';
+import { InvalidArgumentError, UnknownUtilityError } from '../../errors.js';
+import type { HookedModel } from '../../model/hooked-model.js';
+import { cosineMatrix } from '../cosine.js';
+import type { UtilityKind } from '../spec.js';
+import { settle, type Utility, type UtilityItem } from '../types.js';
 
 export function hiddenUtility(site: string, spec = `hidden:${site}`): Utility {
   return {
@@ -57,7 +57,7 @@ function lastResidPost(model: HookedModel | undefined): string | undefined {
 
 /** `hidden` without a site uses `ctx.site`, else the model's last `hook_resid_post` site. */
 export const hiddenKind: UtilityKind = {
-  name: 'hidden', usage: 'hidden[:<site>]', description: "cosine of the policy's pooled hidden states at a hook site", takesArg: true,
+  order: 1, name: 'hidden', usage: 'hidden[:<site>]', description: "cosine of the policy's pooled hidden states at a hook site", takesArg: true,
   create: (arg, spec, ctx) => {
     const site = arg || ctx.site || lastResidPost(ctx.model);
     if (!site) throw new UnknownUtilityError(spec, 'utility "hidden" needs a site: hidden:<site>, or a model in the context');
@@ -69,6 +69,8 @@ export const hiddenKind: UtilityKind = {
 };
 
 export const minilmKind: UtilityKind = {
-  name: 'minilm', usage: 'minilm', description: 'cosine of all-MiniLM-L6-v2 sentence embeddings (the MBR-BoN paper)', takesArg: false,
+  order: 2, name: 'minilm', usage: 'minilm', description: 'cosine of all-MiniLM-L6-v2 sentence embeddings (the MBR-BoN paper)', takesArg: false,
   create: (_arg, spec, ctx) => minilmUtility(ctx.embedder ?? (() => MiniLMEmbedder.load()), spec),
 };
+
+export default [hiddenKind, minilmKind] as const;

@@ -4,11 +4,11 @@
  * biases on every projection, a GELU MLP, a final LayerNorm and an LM head
  * with bias. q/k LayerNorms (qk_layernorm) are not implemented.
  */
-import { UnsupportedArchitectureError } from '../errors.js';
-import { parseRope } from './fields.js';
-import { PARALLEL_STRUCTURE, bias, gptConfig, layerNorm, layerNormSpecs, linearMlp, linearSpecs, type GptConfigKeys } from './parallel.js';
-import { linearT, packQkv } from './tensors.js';
-import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from './types.js';
+import { UnsupportedArchitectureError } from '../../errors.js';
+import { parseRope } from '../fields.js';
+import { PARALLEL_STRUCTURE, bias, gptConfig, layerNorm, layerNormSpecs, linearMlp, linearSpecs, type GptConfigKeys } from '../parallel.js';
+import { linearT, packQkv } from '../tensors.js';
+import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from '../types.js';
 
 const KEYS: GptConfigKeys = {
   hidden: 'hidden_size', heads: 'num_attention_heads', kvHeads: 'num_key_value_heads', layers: 'num_hidden_layers', inner: 'intermediate_size', eps: 'layer_norm_eps',
@@ -63,6 +63,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const phi: FamilyAdapter = {
+  order: 10,
   architectures: ['PhiForCausalLM'],
   modelTypes: { phi: 'PhiForCausalLM' },
   residual: () => 'parallel',
@@ -71,3 +72,5 @@ export const phi: FamilyAdapter = {
   layerSpecs,
   blockTensors,
 };
+
+export default phi;

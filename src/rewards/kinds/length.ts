@@ -8,9 +8,9 @@
  *   tokens  generated token ids (`item.ids`; a candidate without ids is an error)
  *   chars   UTF-16 code units of the response
  */
-import { InvalidArgumentError, UnknownRewardError } from '../errors.js';
-import type { RewardKind } from './spec.js';
-import { defineReward, type Reward } from './types.js';
+import { InvalidArgumentError, UnknownRewardError } from '../../errors.js';
+import type { RewardKind } from '../spec.js';
+import { defineReward, type Reward } from '../types.js';
 
 export type LengthUnit = 'words' | 'tokens' | 'chars';
 
@@ -30,10 +30,12 @@ function isUnit(s: string): s is LengthUnit {
 }
 
 export const lengthKind: RewardKind = {
-  name: 'length', usage: 'length[:words|tokens|chars]', description: 'length of the response (a deliberately misaligned proxy)', arg: 'optional',
+  order: 5, name: 'length', usage: 'length[:words|tokens|chars]', description: 'length of the response (a deliberately misaligned proxy)', arg: 'optional',
   create: (arg, spec) => {
     if (arg === undefined) return lengthReward('words', spec);
     if (isUnit(arg)) return lengthReward(arg, spec);
     throw new UnknownRewardError(spec, `unknown length unit "${arg}" (use length, length:words, length:tokens or length:chars)`);
   },
 };
+
+export default lengthKind;

@@ -4,10 +4,10 @@
  * is the packed q|k|v with the softmax scale (and, with
  * scale_attn_by_inverse_layer_idx, 1/(layer+1)) folded into the q columns.
  */
-import { UnsupportedArchitectureError } from '../errors.js';
-import { gptConfig, layerNorm, layerNormSpecs, linearSpecs, type GptConfigKeys } from './parallel.js';
-import { tensor } from './tensors.js';
-import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from './types.js';
+import { UnsupportedArchitectureError } from '../../errors.js';
+import { gptConfig, layerNorm, layerNormSpecs, linearSpecs, type GptConfigKeys } from '../parallel.js';
+import { tensor } from '../tensors.js';
+import type { BlockTensors, DecoderConfig, FamilyAdapter, Json, ModelNames, TensorReader, TensorSpec } from '../types.js';
 
 const KEYS: GptConfigKeys = {
   hidden: 'n_embd', heads: 'n_head', layers: 'n_layer', inner: 'n_inner', innerDefault: (h) => 4 * h, eps: 'layer_norm_epsilon', positions: 'n_positions', positionsDefault: 1024,
@@ -79,6 +79,7 @@ function blockTensors(cfg: DecoderConfig, src: TensorReader, n: ModelNames, i: n
 }
 
 export const gpt2: FamilyAdapter = {
+  order: 5,
   architectures: ['GPT2LMHeadModel'],
   modelTypes: { gpt2: 'GPT2LMHeadModel' },
   residual: () => 'sequential',
@@ -87,3 +88,5 @@ export const gpt2: FamilyAdapter = {
   layerSpecs,
   blockTensors,
 };
+
+export default gpt2;

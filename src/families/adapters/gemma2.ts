@@ -4,10 +4,11 @@
  * soft-capping of attention logits and final logits, and sliding-window
  * layers from layer_types.
  */
-import { optionalNumber, posInt } from './fields.js';
-import { llamaLayout } from './llama-layout.js';
+import { optionalNumber, posInt } from '../fields.js';
+import { llamaLayout } from '../llama-layout.js';
 
 export const gemma2 = llamaLayout({
+  order: 8,
   architectures: ['Gemma2ForCausalLM'],
   modelTypes: { gemma2: 'Gemma2ForCausalLM' },
   activationKey: 'hidden_activation',
@@ -23,3 +24,5 @@ export const gemma2 = llamaLayout({
     finalSoftcap: optionalNumber(cfg, 'final_logit_softcapping'),
   }),
 });
+
+export default gemma2;
