@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { buildModel } from '../src/builder/index.js';
 import { generate } from '../src/generation/generate.js';
 import { manifestPath } from '../src/hooks/manifest.js';
-import type { Quantization } from '../src/quantize/weights.js';
+import { formatTag, type Quantization } from '../src/quantize/weights.js';
 import { HookedModel } from '../src/model/hooked-model.js';
 import { ModelRunner } from '../src/runtime/runner.js';
 import { perplexityOf } from '../src/math/stats.js';
@@ -27,24 +27,25 @@ import { resolveDefaultCheckpoint } from '../src/model/default-model.js';
 import { benchDir, idsOnly } from './models.js';
 import { stepRatio, stepper, type StepSummary } from './steering.js';
 
-/** A quantized build of `source` in the bench cache (random init when `config` is a config-only dir). */
+/** A quantized build of `source` in the bench cache (random init when `config` is a config-only dir), keyed by its weight format. */
 export async function quantizedModel(name: string, source: string, scheme: Quantization, random: boolean): Promise<string> {
-  const dir = join(benchDir(), `${name}-${scheme}`);
+  const dir = join(benchDir(), `${name}-${formatTag(scheme)}`);
   if (!existsSync(manifestPath(dir))) await buildModel(source, dir, { quantize: scheme, force: true, ...(random ? { randomInit: { seed: 0 } } : {}) });
   return dir;
 }
 
-export interface QuantizedSpeed { model: string; scheme: Quantization; newTokens: number; vsFp32: StepSummary }
+export interface QuantizedSpeed { model: string; scheme: Quantization; newTokens: number; intraOpThreads: number; vsFp32: StepSummary }
 
-export async function quantizedSpeed(label: string, fp32Dir: string, quantDir: string, scheme: Quantization, newTokens: number, runs: number): Promise<QuantizedSpeed> {
-  const one = { intraOpNumThreads: 1 };
+/** Both builds at `threads` intra-op threads (1 by default: the CPU-time ratio is then the work per token). */
+export async function quantizedSpeed(label: string, fp32Dir: string, quantDir: string, scheme: Quantization, newTokens: number, runs: number, threads = 1): Promise<QuantizedSpeed> {
+  const one = { intraOpNumThreads: threads };
   const q = await ModelRunner.open(quantDir, one);
   const f = await ModelRunner.open(fp32Dir, one);
   const rounds = runs === 1 ? 1 : Math.max(5, 2 * runs + 1);
   const vsFp32 = await stepRatio(await stepper(q, 1), await stepper(f, 1), rounds, runs === 1 ? 2 : newTokens);
   await q.release();
   await f.release();
-  return { model: label, scheme, newTokens, vsFp32 };
+  return { model: label, scheme, newTokens, intraOpThreads: threads, vsFp32 };
 }
 
 export interface QuantizedQuality {

@@ -77,7 +77,7 @@ export { runPatterns, type PatternsOptions, type PatternReport, type SelectorRes
 export { clusterPoints, assignToCentroids, silhouette, type Clustering, type ClusterOptions, type ClusterMethod } from './patterns/cluster.js';
 export { patternStats, wilson, poolMass, PATTERN_SELECTORS, PATTERN_SELECTOR_NAMES, type PatternCandidate, type PatternStat, type PatternSelector, type PatternSelectorName } from './patterns/stats.js';
 export { formatPatterns } from './patterns/format.js';
-export { parseVerifier, promptCharacter, VERIFIER_KINDS } from './rewards/verifiers.js';
+export { parseVerifier, promptCharacter, VERIFIER_KINDS } from './rewards/kinds/verifiers.js';
 export { fitLowRankMap, DEFAULT_RANKS, DEFAULT_LAMBDA_SCALES, type LowRankData, type LowRankFitOptions, type LowRankResult } from './vectors/lowrank-fit.js';
 export { addLowRankSites, lowRankNames } from './hooks/lowrank.js';
 
@@ -102,7 +102,7 @@ export {
   runStudy, writeStudyReport, studySummary, drawLadderPool, poolFor, calibrateSelector, proxyCurves, proxyVerdict, RELATIVE_BETA_GRID,
   type StudyOptions, type StudyResult, type LadderRung, type LadderPool, type StudyPoint, type ProxyVerdict, type SelectorCalibration,
 } from './study/index.js';
-export { lengthReward, type LengthUnit } from './rewards/length.js';
+export { lengthReward, type LengthUnit } from './rewards/kinds/length.js';
 
 // Generation backends: where BoN and the A/B harness draw and score (local model or OpenAI-compatible server)
 export {

@@ -28,6 +28,8 @@ export interface BestOfNOptions {
   sampling?: SamplingOptions;
   /** Scores log π_ref when the policy (the first argument) is another model or server. */
   referenceBackend?: HookedModel | Backend;
+  /** Called at each stage (sampling, scoring, selecting). */
+  onProgress?: (message: string) => void;
 }
 
 export interface BestOfNCandidate {
@@ -81,7 +83,10 @@ export async function runBestOfN(model: HookedModel | Backend, prompt: string, o
   const reference = o.referenceBackend ? asBackend(o.referenceBackend) : policy;
   await prepareBestOfN(policy, reference, o);
   const steering = isSteered(o.steering) ? o.steering : undefined;
+  const progress = o.onProgress ?? (() => undefined);
+  progress(`sampling ${o.n} candidates`);
   const pool = await drawPool(policy, prompt, { n: o.n, sampling: o.sampling ?? {}, refFromDraw: reference === policy, ...(steering ? { steering } : {}) });
+  progress(`scoring ${pool.candidates.length} candidates (${o.reward.spec}${o.utility ? `, utility ${o.utility.spec}` : ''})`);
   // A steered pool is scored under π_ref too (kl-bon needs log π_ref; the output reports it).
   await annotatePool(policy, pool, { proxy: o.reward, reference, ...(o.utility ? { utility: o.utility } : {}), ...(steering ? { steering } : {}) });
   const sel = selectFromPool(pool, { method: o.method, n: o.n, ...(o.beta !== undefined ? { beta: o.beta } : {}) });

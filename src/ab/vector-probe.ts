@@ -4,7 +4,7 @@
  * is refused) or the plain `{site, direction, bias?}` JSON of loadProbeJson.
  */
 import { readFileSync } from 'node:fs';
-import { loadProbeJson } from '../rewards/probe.js';
+import { loadProbeJson } from '../rewards/kinds/probe.js';
 import type { ProbeDirection, VectorLoader } from '../rewards/types.js';
 import type { HookedModel } from '../model/hooked-model.js';
 import { mustExist } from '../files/fs.js';

@@ -1,11 +1,10 @@
 /** Resolving `--model` (or the default model) and session options for CLI commands. */
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { HookedModel } from '../model/hooked-model.js';
 import { defaultModelDir } from '../model/default-model.js';
 import { UsageError } from '../errors.js';
 import { quantityOption, listOption } from '../validate/index.js';
-
+import { progressFor, type Progress } from './progress.js';
 
 export interface ModelCliOptions {
   model?: string;
@@ -21,29 +20,25 @@ export function addModelOptions(cmd: Command): Command {
     .option('--ep <list>', 'execution providers in priority order, e.g. cpu', listOption('--ep', { unique: true }));
 }
 
-/** Whether progress may be drawn: a TTY on stderr and no --json. */
-export function showProgress(json: boolean | undefined): boolean {
-  return !json && process.stderr.isTTY === true;
-}
-
-export async function resolveModelDir(opts: ModelCliOptions): Promise<string> {
+/**
+ * `--model`, or the default model: downloaded and built on first use, with
+ * progress on `progress` (the command's reporter).
+ */
+export async function resolveModelDir(opts: ModelCliOptions, progress: Progress = progressFor('download')): Promise<string> {
   if (opts.model) return opts.model;
-  let bar: cliProgress.SingleBar | undefined;
   try {
     return await defaultModelDir({
-      onProgress: showProgress(opts.json)
-        ? (file, received, total) => {
-            if (!bar) {
-              bar = new cliProgress.SingleBar({ format: `downloading ${file} [{bar}] {percentage}% {value}/{total} bytes`, stream: process.stderr }, cliProgress.Presets.shades_classic);
-              bar.start(total ?? 0, 0);
-            }
-            bar.update(received);
-          }
-        : undefined,
+      onProgress: (file, received, total) => progress.bytes(file, received, total),
+      onBuildProgress: (done, total) => progress.count('building the default model (first use)', done, total, 'tensors'),
     });
   } finally {
-    bar?.stop();
+    progress.stop();
   }
+}
+
+/** Progress of a checkpoint directory built into the cache on first use (see hookedModelDir). */
+export function checkpointBuildProgress(progress: Progress, dir: string): { onProgress: (done: number, total: number) => void } {
+  return { onProgress: (done, total) => progress.count(`building ${dir} (first use)`, done, total, 'tensors') };
 }
 
 /** onnxruntime session options from --threads and --ep, for every model a command opens. */
@@ -54,8 +49,8 @@ export function sessionOptions(opts: Pick<ModelCliOptions, 'threads' | 'ep'>): {
   };
 }
 
-export async function loadModel(opts: ModelCliOptions): Promise<HookedModel> {
+export async function loadModel(opts: ModelCliOptions, progress?: Progress): Promise<HookedModel> {
   if (opts.threads !== undefined && opts.threads < 1) throw new UsageError('--threads must be ≥ 1');
-  const dir = await resolveModelDir(opts);
+  const dir = await resolveModelDir(opts, progress);
   return HookedModel.load(dir, sessionOptions(opts));
 }

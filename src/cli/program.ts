@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
 import { reportError } from './common.js';
+import { setQuiet } from './progress.js';
 import { registerBuild } from './commands/build.js';
 import { registerInstrument } from './commands/instrument.js';
 import { registerInspect } from './commands/inspect.js';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
     .name('onnx-steer')
     .description('Representation engineering on ONNX language models: hook, extract, steer, compare.')
     .version(LIBRARY_VERSION)
+    .option('-q, --quiet', 'no progress on stderr (errors and warnings still print); progress never goes to stdout')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'onnx-steer: ')) });
   registerBuild(program);
@@ -42,6 +44,8 @@ export function createProgram(): Command {
   registerServe(program);
   registerStudy(program);
   for (const cmd of program.commands) cmd.exitOverride();
+  // --quiet is global: before or after the command name (`onnx-steer -q ab …`, `onnx-steer ab … --quiet`).
+  program.hook('preAction', (_program, action) => { setQuiet(action.optsWithGlobals<{ quiet?: boolean }>().quiet === true); });
   return program;
 }
 

@@ -1,26 +1,20 @@
 /**
- * The architecture adapters, one file per family. The builder
- * (safetensors → hooked ONNX) and the instrumenter's structural checks look
- * families up here; adding a family is its adapter file, its entry in
- * {@link ADAPTERS}, and its row in test/families/contract.test.ts.
+ * The architecture adapters. The builder (safetensors → hooked ONNX) and the
+ * instrumenter's structural checks look families up here. Each family is one
+ * file in ./adapters/ default-exporting its FamilyAdapter (shared pieces live
+ * beside this file: llama-layout.ts, parallel.ts, fields.ts, tensors.ts).
+ * Adding a family is that file, `npx tsx scripts/registries.ts` (which
+ * rewrites builtin.generated.ts; npm test and build run it), and its row in
+ * test/families/contract.test.ts, which fails until the row exists.
  */
 import { UnsupportedArchitectureError } from '../errors.js';
-import { gemma } from './gemma.js';
-import { gemma2 } from './gemma2.js';
-import { gpt2 } from './gpt2.js';
-import { gptNeox } from './gpt-neox.js';
-import { gptj } from './gptj.js';
-import { llama } from './llama.js';
-import { mistral } from './mistral.js';
-import { phi } from './phi.js';
-import { phi3 } from './phi3.js';
-import { qwen2 } from './qwen2.js';
-import { qwen3 } from './qwen3.js';
+import { BUILTIN_ADAPTERS } from './builtin.generated.js';
 import type { FamilyAdapter, Json } from './types.js';
 
 export type * from './types.js';
 
-export const ADAPTERS: readonly FamilyAdapter[] = [llama, mistral, qwen2, phi3, gpt2, qwen3, gemma, gemma2, gptj, phi, gptNeox];
+/** Every adapter, in file-name order. */
+export const ADAPTERS: readonly FamilyAdapter[] = BUILTIN_ADAPTERS;
 
 /** Every Hugging Face class name an adapter reads, in registry order. */
 export const SUPPORTED_ARCHITECTURES: readonly string[] = ADAPTERS.flatMap((a) => a.architectures);

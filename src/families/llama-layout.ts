@@ -12,6 +12,8 @@ import type { BlockStructure, BlockTensors, DecoderConfig, FamilyAdapter, Json, 
 
 export interface LlamaLayoutOptions {
   architectures: readonly string[];
+  /** See FamilyAdapter.order. */
+  order?: number;
   modelTypes: Readonly<Record<string, string>>;
   /** Config key naming the MLP activation, the allowed values and the default. */
   activationKey?: string;
@@ -185,6 +187,7 @@ export function llamaLayout(options: LlamaLayoutOptions): FamilyAdapter {
 
   return {
     architectures: options.architectures,
+    order: options.order,
     modelTypes: options.modelTypes,
     residual: () => 'sequential',
     parse,

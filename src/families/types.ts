@@ -135,6 +135,8 @@ export interface ModelNames {
 }
 
 export interface FamilyAdapter {
+  /** Where help and messages list it among the built-ins, lower first; without one it follows them, by file name. */
+  readonly order?: number;
   /** Hugging Face class names this adapter reads (`architectures[0]`). */
   readonly architectures: readonly string[];
   /** `model_type` values that resolve to each class (transformers 5 configs may omit `architectures`). */

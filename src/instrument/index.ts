@@ -41,6 +41,8 @@ export interface InstrumentOptions {
    * keeps the source's fingerprint, so vectors made on the fp32 export apply.
    */
   quantize?: Quantization;
+  /** Called at each stage (reading, hooking, quantizing, writing). */
+  onProgress?: (message: string) => void;
 }
 
 export const INSTRUMENTED_MODEL_FILE = 'model.onnx';
@@ -102,6 +104,7 @@ function maxPositions(modelPath: string, analysis: Analysis): number | undefined
 export async function instrumentModel(input: string, outDir: string, options: InstrumentOptions = {}): Promise<HooksManifest> {
   const force = options.force ?? false;
   guardOutput(outDir, force);
+  options.onProgress?.(`reading ${input}`);
   const { modelPath, loaded, editor } = load(input);
   const analysis = requireAnalysis(editor, modelPath);
   const sites = selectSites(analysis.numBlocks, analysis.residual === 'sequential', options.sites ?? 'all');
@@ -109,9 +112,11 @@ export async function instrumentModel(input: string, outDir: string, options: In
   if (analysis.merged && options.lowRank) {
     throw new UnsupportedArchitectureError(`${modelPath}: low-rank sites are not supported on merged decoders yet; instrument the decoder with past (decoder_with_past_model.onnx) instead`);
   }
+  options.onProgress?.(`adding ${sites.length} hook sites to ${analysis.numBlocks} blocks`);
   const hooked = analysis.merged
     ? applyMergedHooks(editor, analysis, sites, options.normPreserving ?? false)
     : applyHooks(editor, analysis, sites, options.normPreserving ?? false);
+  if (options.quantize) options.onProgress?.(`quantizing the linear-layer weights to ${options.quantize}`);
   if (options.quantize) quantizeExport(loaded.model, loaded.dir, modelPath, analysis, options.quantize);
   const hookSites = options.lowRank ? addLowRankSites(loaded.model, hooked, analysis.hiddenSize, analysis.dtype) : hooked;
   const companions = companionFiles(modelPath);
@@ -144,6 +149,7 @@ export async function instrumentModel(input: string, outDir: string, options: In
   if (positions) manifest.maxPositions = positions;
   if (companions.size > 0) manifest.tokenizer = { files: [...companions.keys()] };
 
+  options.onProgress?.(`writing ${outDir}`);
   await writeDirectoryAtomically(outDir, { force }, async (tmp) => {
     writeModel(loaded.model, join(tmp, INSTRUMENTED_MODEL_FILE), { sourceDir: loaded.dir });
     for (const [name, path] of companions) await copyFile(path, join(tmp, basename(name)));

@@ -42,6 +42,8 @@ export interface BakeOptions {
   /** For ablation with a multi-site vector: the site whose direction is r. */
   ablateSite?: string;
   force?: boolean;
+  /** Called at each stage (reading, removing hooks, orthogonalizing, adding, writing). */
+  onProgress?: (message: string) => void;
 }
 
 export interface BakeReport {
@@ -189,8 +191,11 @@ export function stageBake(modelDir: string, outDir: string, options: BakeOptions
   siteDirections(manifest, options.vector);
   if (manifest.dtype !== 'float32') throw new UnsupportedDtypeError(`bake supports float32 residual streams; this model's is ${manifest.dtype}`);
   if (existsSync(outDir) && !options.force) throw new InvalidArgumentError(`output already exists: ${outDir} (pass --force to overwrite)`);
+  const progress = options.onProgress ?? (() => undefined);
+  progress(`reading ${join(modelDir, manifest.model)}`);
   const loaded = readModel(join(modelDir, manifest.model));
   const editor = new GraphEditor(loaded.model);
+  progress(`removing ${manifest.sites.length} hook sites`);
   const graph = editor.graph;
 
   // 1. Remove the hooks: each capture's consumers read the source tensor again.
@@ -218,6 +223,7 @@ export function stageBake(modelDir: string, outDir: string, options: BakeOptions
     const sites = options.vector.sites;
     const site = options.ablateSite ?? (sites.length === 1 ? sites[0] : undefined);
     if (site === undefined) throw new InvalidArgumentError(`ablation bakes one direction: the vector has ${sites.length} sites, choose one (ablateSite / --sites)`);
+    progress(`orthogonalizing the residual writers against ${site}`);
     const r = unit(options.vector.direction(site));
     const o = new Orthogonalizer(editor, loaded.dir, r, manifest.hiddenSize);
     for (const s of manifest.sites) o.residual(resolve(s.sourceTensor));
@@ -227,6 +233,7 @@ export function stageBake(modelDir: string, outDir: string, options: BakeOptions
   // 3. Constant adds at the vector's sites.
   const added: string[] = [];
   if (operator !== 'ablate' && options.strength !== 0) {
+    progress(`adding ${options.strength}·v at ${options.vector.sites.length} site(s)`);
     for (const siteName of options.vector.sites) {
       const site = manifest.sites.find((s) => s.name === siteName);
       if (!site) continue; // check() above guarantees presence
@@ -246,6 +253,7 @@ export function stageBake(modelDir: string, outDir: string, options: BakeOptions
   editor.topologicalSort();
 
   // 4. Write the folder through a temp directory (removed on SIGINT/SIGTERM too), then rename.
+  progress(`writing ${outDir}`);
   const tmp = tempPathFor(outDir);
   const release = removeOnInterrupt(tmp);
   const abort = () => { rmSync(tmp, { recursive: true, force: true }); release(); };

@@ -23,6 +23,8 @@ export function cacheDir(): string {
 export interface CheckpointBuildOptions {
   /** Cache folder name prefix (default: the checkpoint folder's name). */
   name?: string;
+  /** Called after each weight tensor of a first-use build. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Whether `dir` holds a safetensors checkpoint (config.json + model.safetensors). */
@@ -44,7 +46,7 @@ export async function cachedCheckpointBuild(checkpoint: string, options: Checkpo
   mkdirSync(dirname(dir), { recursive: true });
   const tmp = `${dir}.${process.pid}.${Date.now()}.building`;
   try {
-    await buildModel(src, tmp, { force: true });
+    await buildModel(src, tmp, { force: true, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     try {
       renameSync(tmp, dir);
     } catch (err) {
@@ -58,9 +60,9 @@ export async function cachedCheckpointBuild(checkpoint: string, options: Checkpo
 }
 
 /** A hooked model directory for `dir`: itself when hooked, its cached build when a checkpoint. */
-export async function hookedModelDir(dir: string): Promise<string> {
+export async function hookedModelDir(dir: string, options: Pick<CheckpointBuildOptions, 'onProgress'> = {}): Promise<string> {
   if (existsSync(manifestPath(dir))) return dir;
-  if (isCheckpointDir(dir)) return cachedCheckpointBuild(dir);
+  if (isCheckpointDir(dir)) return cachedCheckpointBuild(dir, options);
   if (!existsSync(dir)) throw new FileNotFoundError(dir, 'model directory');
   throw new FileNotFoundError(manifestPath(dir), 'hooks.json or config.json + model.safetensors (neither a hooked model nor a checkpoint)');
 }

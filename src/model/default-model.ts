@@ -4,7 +4,7 @@
  *   1. the ONNX_STEER_CHECKPOINT environment variable;
  *   2. ../shared/models/tinystories-656k beside the package;
  *   3. a download from the Hugging Face Hub (ONNX_STEER_HUB_URL overrides the
- *      endpoint), with a progress bar on a TTY.
+ *      endpoint), reporting progress through `onProgress`.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +31,8 @@ export { cacheDir } from './checkpoint-cache.js';
 export interface ResolveOptions {
   /** Called with download progress (bytes). */
   onProgress?: (file: string, received: number, total: number | undefined) => void;
+  /** Called after each weight tensor while the checkpoint is built on first use. */
+  onBuildProgress?: (done: number, total: number) => void;
   hubUrl?: string;
   /** Where to look for the shared checkpoint (default: ../shared/models/tinystories-656k beside the package). */
   sharedDir?: string;
@@ -58,5 +60,5 @@ export async function resolveDefaultCheckpoint(options: ResolveOptions = {}): Pr
  * keyed by the checkpoint's fingerprint, so a changed checkpoint rebuilds.
  */
 export async function defaultModelDir(options: ResolveOptions = {}): Promise<string> {
-  return cachedCheckpointBuild(await resolveDefaultCheckpoint(options), { name: 'tinystories-656k' });
+  return cachedCheckpointBuild(await resolveDefaultCheckpoint(options), { name: 'tinystories-656k', ...(options.onBuildProgress ? { onProgress: options.onBuildProgress } : {}) });
 }

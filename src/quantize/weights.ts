@@ -20,11 +20,21 @@ import { GraphEditor } from '../onnx/graph.js';
 import { makeTensor } from '../onnx/attributes.js';
 import { tensorFloat32 } from '../onnx/io.js';
 import { DataType, toNumber, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
+import { quantizeBlockwise, type NBits } from './blockwise.js';
 
 export type Quantization = 'int8' | 'int4';
 export const QUANTIZATIONS: readonly Quantization[] = ['int8', 'int4'];
 
-export const INT4_BLOCK = 32;
+/** What `int4` writes: MatMulNBits bits, block size, zero points, accuracy_level (bench/int4-kernels.ts sweeps the alternatives). */
+export interface NBitsFormat { bits: NBits; block: number; zeroPoints: boolean; accuracyLevel: number }
+export const INT4_FORMAT: NBitsFormat = { bits: 4, block: 32, zeroPoints: false, accuracyLevel: 4 };
+export const INT4_BLOCK = INT4_FORMAT.block;
+/** A short name of the weight format, e.g. `int4-b32-sym-acc4` (bench caches key builds by it). */
+export function formatTag(scheme: Quantization): string {
+  if (scheme === 'int8') return 'int8';
+  const f = INT4_FORMAT;
+  return `int${f.bits}-b${f.block}-${f.zeroPoints ? 'zp' : 'sym'}-acc${f.accuracyLevel}`;
+}
 const MS = 'com.microsoft';
 
 export function parseQuantization(value: string): Quantization {
@@ -78,12 +88,18 @@ export function quantizeWeights(model: ModelProto, dir: string, scheme: Quantiza
       editor.addNode('DynamicQuantizeMatMul', [x, `${base}.weight`, `${base}.scale`], [out], {}, { name: `${name}/int8`, domain: MS });
       bytes = q.values.byteLength + q.scales.byteLength;
     } else {
-      const q = quantizeInt4(kMajor, rows, cols, nMajor);
-      const blocks = Math.ceil(rows / INT4_BLOCK);
-      editor.addInitializer(makeTensor(`${base}.weight`, DataType.UINT8, [cols, blocks, INT4_BLOCK / 2], q.packed));
-      editor.addInitializer(makeTensor(`${base}.scale`, DataType.FLOAT, [cols * blocks], new Uint8Array(q.scales.buffer)));
-      editor.addNode('MatMulNBits', [x, `${base}.weight`, `${base}.scale`], [out], { K: rows, N: cols, bits: 4, block_size: INT4_BLOCK, accuracy_level: 4 }, { name: `${name}/int4`, domain: MS });
+      const f = INT4_FORMAT;
+      const q = quantizeBlockwise(kMajor, rows, cols, nMajor, { bits: f.bits, block: f.block, zeroPoints: f.zeroPoints });
+      const inputs = [x, `${base}.weight`, `${base}.scale`];
+      editor.addInitializer(makeTensor(inputs[1] as string, DataType.UINT8, [cols, q.blocks, (f.block * f.bits) / 8], q.packed));
+      editor.addInitializer(makeTensor(inputs[2] as string, DataType.FLOAT, [cols * q.blocks], new Uint8Array(q.scales.buffer)));
       bytes = q.packed.byteLength + q.scales.byteLength;
+      if (q.zeroPoints) {
+        inputs.push(`${base}.zero_point`);
+        editor.addInitializer(makeTensor(`${base}.zero_point`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints));
+        bytes += q.zeroPoints.byteLength;
+      }
+      editor.addNode('MatMulNBits', inputs, [out], { K: rows, N: cols, bits: f.bits, block_size: f.block, accuracy_level: f.accuracyLevel }, { name: `${name}/int4`, domain: MS });
     }
     report.weights++;
     report.fp32Bytes += rows * cols * 4;
@@ -129,30 +145,11 @@ export function quantizeInt8(w: Float32Array, K: number, N: number, nMajor: bool
 }
 
 /**
- * MatMulNBits layout: for each output column n and block b of 32 inputs,
- * 16 bytes holding q[k] = round(w / s) + 8 in [0, 15], even k in the low
- * nibble; s = max|w| / 7 per block (zero point 8, the kernel's default).
+ * The original int4 layout (symmetric, block 32): for each output column n
+ * and block b of 32 inputs, 16 bytes holding q[k] = round(w / s) + 8 in
+ * [0, 15], even k in the low nibble; s = max|w| / 7 per block.
  */
 export function quantizeInt4(w: Float32Array, K: number, N: number, nMajor: boolean): { packed: Uint8Array; scales: Float32Array } {
-  const blocks = Math.ceil(K / INT4_BLOCK);
-  const packed = new Uint8Array(N * blocks * (INT4_BLOCK / 2));
-  const scales = new Float32Array(N * blocks);
-  for (let n = 0; n < N; n++) {
-    for (let b = 0; b < blocks; b++) {
-      const k0 = b * INT4_BLOCK;
-      const k1 = Math.min(K, k0 + INT4_BLOCK);
-      let m = 0;
-      for (let k = k0; k < k1; k++) m = Math.max(m, Math.abs(at(w, k, n, K, N, nMajor)));
-      const s = m > 0 ? m / 7 : 1;
-      scales[n * blocks + b] = s;
-      const off = (n * blocks + b) * (INT4_BLOCK / 2);
-      for (let k = k0; k < k0 + INT4_BLOCK; k++) {
-        const v = k < k1 ? at(w, k, n, K, N, nMajor) : 0;
-        const q = Math.max(0, Math.min(15, Math.round(v / s) + 8));
-        const j = off + ((k - k0) >> 1);
-        packed[j] = ((packed[j] as number) | ((k - k0) % 2 === 0 ? q : q << 4)) & 0xff;
-      }
-    }
-  }
+  const { packed, scales } = quantizeBlockwise(w, K, N, nMajor, { bits: 4, block: 32, zeroPoints: false });
   return { packed, scales };
 }

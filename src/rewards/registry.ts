@@ -2,11 +2,12 @@
  * The reward registry: reward kinds by the head of their spec. parseReward
  * (parse.ts), the `bon` and `ab` commands and the library read it, so a
  * registered kind is usable everywhere a reward spec is accepted. Add one
- * with a file exporting a RewardKind plus a line in builtin.ts, or at run
- * time with registerReward.
+ * with a file in ./kinds/ default-exporting a RewardKind (or a readonly
+ * array of related kinds) and `npx tsx scripts/registries.ts`, which
+ * rewrites builtin.generated.ts; or at run time with registerReward.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { BUILTIN_REWARDS } from './builtin.js';
+import { BUILTIN_REWARDS } from './builtin.generated.js';
 import type { RewardKind } from './spec.js';
 
 const REGISTRY = new Map<string, RewardKind>(BUILTIN_REWARDS.map((k) => [k.name, k]));

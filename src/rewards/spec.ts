@@ -17,4 +17,6 @@ export interface RewardKind {
   argHint?: string;
   /** Builds the reward; `arg` is the text after the first colon (undefined without one). */
   create(arg: string | undefined, spec: string, ctx: RewardContext): Reward | Promise<Reward>;
+  /** Where help and messages list it among the built-ins, lower first; without one it follows them, by file name. */
+  order?: number;
 }

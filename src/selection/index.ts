@@ -5,6 +5,6 @@ export {
 } from './selectors.js';
 export { registerSelector, selectorSpec, selectorNames, hasSelector, getSelector, selectorKlBound } from './registry.js';
 export { needs, type SelectorSpec, type SelectorNeeds, type KlBound } from './spec.js';
-export { BUILTIN_SELECTORS } from './builtin.js';
+export { BUILTIN_SELECTORS } from './builtin.generated.js';
 export { calibrateBeta, DEFAULT_BETA_GRID, type CalibrationPrompt, type CalibrationRow, type CalibrationResult } from './calibrate.js';
 export { meanCI, winRate, distinctN, perplexity, klMonteCarlo, bonKlBound, type Interval, type WinRate, type KlEstimate, type BootstrapOptions } from './stats.js';

@@ -7,12 +7,13 @@
  *
  * Everything that selects (the `bon` command's `--method`, the A/B harness's
  * selector arms, β calibration, the library) looks selectors up here, and
- * builds the SelectionInput from `needs`, so a new selector is one file that
- * exports a SelectorSpec (see spec.ts) plus one line in `builtin.ts` (or one
+ * builds the SelectionInput from `needs`, so a new selector is one file in
+ * ./kinds/ that default-exports a SelectorSpec (see spec.ts), picked up by
+ * `npx tsx scripts/registries.ts` into builtin.generated.ts (or one
  * `registerSelector` call from user code).
  */
 import { InvalidArgumentError, UnknownSelectorError } from '../errors.js';
-import { BUILTIN_SELECTORS } from './builtin.js';
+import { BUILTIN_SELECTORS } from './builtin.generated.js';
 import type { Selector } from './selectors.js';
 import type { KlBound, SelectorSpec } from './spec.js';
 

@@ -31,6 +31,8 @@ export interface SelectorSpec {
   select: Selector;
   /** A bound on KL(π_sel ‖ π_ref) at N draws tighter than log N, if known. */
   klBound?: (n: number) => KlBound;
+  /** Where help and messages list it among the built-ins, lower first; without one it follows them, by file name. */
+  order?: number;
 }
 
 /** Declares needs from a list (the rest are false). */

@@ -19,7 +19,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { Rng } from '../math/rng.js';
 import { mean, perplexityOf, variance } from '../math/stats.js';
-import { words } from '../utilities/lexical.js';
+import { words } from '../utilities/kinds/lexical.js';
 
 export interface Interval {
   mean: number;

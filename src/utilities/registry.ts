@@ -1,11 +1,12 @@
 /**
  * The utility registry: MBR utilities by the head of their spec (aliases
  * included). parseUtility, the `bon` and `ab` commands and the library read
- * it. Add one with a file exporting a UtilityKind plus a line in builtin.ts,
- * or at run time with registerUtility.
+ * it. Add one with a file in ./kinds/ default-exporting a UtilityKind (or a
+ * readonly array of related kinds) and `npx tsx scripts/registries.ts`,
+ * which rewrites builtin.generated.ts; or at run time with registerUtility.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { BUILTIN_UTILITIES } from './builtin.js';
+import { BUILTIN_UTILITIES } from './builtin.generated.js';
 import type { UtilityKind } from './spec.js';
 
 const KINDS = new Map<string, UtilityKind>();

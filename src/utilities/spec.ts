@@ -5,7 +5,7 @@
  */
 import type { MiniLMEmbedder } from '../embed/minilm.js';
 import type { HookedModel } from '../model/hooked-model.js';
-import type { ChrFOptions } from './lexical.js';
+import type { ChrFOptions } from './kinds/lexical.js';
 import type { Utility } from './types.js';
 
 export interface UtilityContext {
@@ -27,4 +27,6 @@ export interface UtilityKind {
   /** Whether the spec may take `:<arg>`. */
   takesArg: boolean;
   create(arg: string | undefined, spec: string, ctx: UtilityContext): Utility;
+  /** Where help and messages list it among the built-ins, lower first; without one it follows them, by file name. */
+  order?: number;
 }

@@ -4,11 +4,11 @@
  * - `vader`: VADER compound sentiment in [−1, 1] (vader-sentiment);
  * - `afinn`: AFINN-165 score per word (the `sentiment` package), a second,
  *   independent lexicon to cross-check VADER (both are the scorers of the
- *   lexicon rewards in src/rewards/lexicon.ts, applied to one text);
+ *   lexicon rewards in src/rewards/kinds/lexicon.ts, applied to one text);
  * - `dialogue`: quoted utterances per text (quotation marks ÷ 2).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { afinnScore, vaderScore } from '../rewards/lexicon.js';
+import { afinnScore, vaderScore } from '../rewards/kinds/lexicon.js';
 
 export interface Judge {
   name: string;

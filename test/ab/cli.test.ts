@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDir } from '../helpers/models.js';
 import { REPO, tempDir } from '../helpers/paths.js';
+import { withoutProgress } from '../helpers/progress.js';
 
 function run(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
@@ -26,7 +27,7 @@ interface BonJson {
 describe('onnx-steer bon', () => {
   it('prints every candidate, the utility matrix, the objective and the choice with --json', () => {
     const r = run(['bon', '--model', modelDir, '--prompt', 'Finn had a green toy truck. ', '--n', '4', '--reward', 'afinn', '--beta', '3',
-      '--vector', JOY, '--strength', '1', '--max-new-tokens', '10', '--seed', '2', '--json']);
+      '--vector', JOY, '--strength', '1', '--max-new-tokens', '10', '--seed', '2', '--json', '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as BonJson;
@@ -56,22 +57,25 @@ describe('onnx-steer bon', () => {
     for (const [args, code, message] of cases) {
       const r = run(args);
       expect(r.code, args.join(' ')).toBe(code);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^onnx-steer: /);
-      expect(r.stderr).toMatch(message);
+      // bon's progress lines come before a runtime error (the verifier throws after sampling); the error is one line
+      const error = withoutProgress(r.stderr, 'bon').trim();
+      expect(error.split('\n'), r.stderr).toHaveLength(1);
+      expect(error).toMatch(/^onnx-steer: /);
+      expect(error).toMatch(message);
     }
   });
 });
 
 describe('onnx-steer ab', () => {
-  it('writes results.json, report.md, report.html and charts, silently with --json', () => {
+  it('writes results.json, report.md, report.html and charts, with only progress on stderr', () => {
     const prompts = join(tmp.path, 'p.jsonl');
     writeFileSync(prompts, '{"prompt": "Finn had a green toy truck. "}\n{"prompt": "Daisy got a new pair of shoes. "}\n');
     const out = join(tmp.path, 'report');
     const args = ['ab', '--model', modelDir, '--prompts', prompts, '--vector', JOY, '--strengths', '1.5', '--n', '2,3', '--reward', 'afinn', '--gold', 'vader',
       '--beta', '0.5', '--max-new-tokens', '8', '--kl-resamples', '50', '-o', out, '--json'];
     const r = run(args);
-    expect(r.stderr).toBe('');
+    expect(withoutProgress(r.stderr, 'ab').trim(), r.stderr).toBe('');
+    expect(r.stderr).toContain('ab: generating 2/2 prompts (100%)\n');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { arms: { arm: { id: string } }[]; beta: { value: number; source: string } };
     expect(summary.arms.map((a) => a.arm.id)).toEqual(['baseline', 'steer@1.5', 'bon(2)', 'bon(3)', 'mbr-bon(2, β=0.5)', 'mbr-bon(3, β=0.5)', 'steer@1.5+mbr-bon(3, β=0.5)']);

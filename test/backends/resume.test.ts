@@ -17,6 +17,7 @@ import { parseUtility } from '../../src/utilities/parse.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { loadDefault } from '../helpers/models.js';
 import { tempDir } from '../helpers/paths.js';
+import { withoutProgress } from '../helpers/progress.js';
 import { MODEL, VECTORS } from '../server/helpers.js';
 
 const work = tempDir('onnx-steer-resume-');
@@ -90,8 +91,9 @@ describe('a run whose server dies', () => {
     killAfter = 7;
     const first = await runCli(args(url));
     expect(first.code, first.stderr).toBe(1);
-    expect(first.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(first.stderr).toMatch(/^onnx-steer: cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/v1|^onnx-steer: the backend .* refused/);
+    const error = withoutProgress(first.stderr, 'ab');
+    expect(error.trimEnd().split('\n'), first.stderr).toHaveLength(1);
+    expect(error).toMatch(/^onnx-steer: cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/v1|^onnx-steer: the backend .* refused/);
     expect(existsSync(join(out, 'results.json'))).toBe(false);
     const kept = journalRecords(out);
     expect(kept.length).toBeGreaterThan(0);

@@ -13,7 +13,7 @@ import { BERT_IO } from '../../src/embed/bert-graph.js';
 import { SafetensorsBertWeights } from '../../src/embed/bert-weights.js';
 import { MiniLMEmbedder, minilmPackageFiles, type EmbeddingBatch } from '../../src/embed/minilm.js';
 import { cosineMatrix } from '../../src/utilities/cosine.js';
-import { minilmUtility } from '../../src/utilities/embedding.js';
+import { minilmUtility } from '../../src/utilities/kinds/embedding.js';
 import { bertReference } from './bert-reference.js';
 
 let embedder: MiniLMEmbedder;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureResponseActivations } from '../../src/embed/response-activations.js';
 import { parseReward } from '../../src/rewards/parse.js';
-import { probeReward } from '../../src/rewards/probe.js';
+import { probeReward } from '../../src/rewards/kinds/probe.js';
 import type { RewardItem } from '../../src/rewards/types.js';
 import type { HookedModel } from '../../src/model/hooked-model.js';
 import { cosine } from '../../src/utilities/cosine.js';

@@ -1,6 +1,7 @@
-/** Runs CLI commands in-process through commander and returns what they print on stdout. */
+/** Runs CLI commands in-process through commander, without progress, and returns what they print on stdout. */
 import { Command } from 'commander';
 import { vi } from 'vitest';
+import { setQuiet } from '../../src/cli/progress.js';
 
 export async function runCommands(registers: readonly ((program: Command) => void)[], args: readonly string[]): Promise<string> {
   const program = new Command().exitOverride();
@@ -11,9 +12,12 @@ export async function runCommands(registers: readonly ((program: Command) => voi
     out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     return true;
   });
+  // No progress lines in the test log (the program's --quiet hook is not installed here).
+  setQuiet(true);
   try {
     await program.parseAsync([...args], { from: 'user' });
   } finally {
+    setQuiet(false);
     spy.mockRestore();
   }
   return out;

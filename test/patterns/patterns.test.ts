@@ -9,7 +9,7 @@ import { assignToCentroids, clusterPoints, silhouette } from '../../src/patterns
 import { bonVerifier, confidence, patternStats, patternWeighted, poolMass, random, wilson, type PatternCandidate } from '../../src/patterns/stats.js';
 import { RewardModuleError, RewardValueError, UnknownRewardError } from '../../src/errors.js';
 import { parseReward } from '../../src/rewards/parse.js';
-import { promptCharacter } from '../../src/rewards/verifiers.js';
+import { promptCharacter } from '../../src/rewards/kinds/verifiers.js';
 import { runCommands } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 

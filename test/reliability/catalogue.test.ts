@@ -17,6 +17,7 @@ import { parsePairs } from '../../src/pairs/pairs.js';
 import { SteeringVector } from '../../src/vectors/vector.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
 import { FIXTURES, REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
+import { withoutProgress } from '../helpers/progress.js';
 
 const VECTOR = join(REPO, 'vectors', 'tinystories-656k', 'joy.json');
 const PAIRS = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
@@ -120,6 +121,9 @@ const gen = (...rest: string[]) => () => ['generate', '--model', modelDir, '--pr
 const ab = (...rest: string[]) => () => ['ab', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--reward', 'afinn', '--gold', 'vader', '--beta', '1', '-o', W('ab-out'), ...rest];
 
 const study = (...rest: string[]) => () => ['study', '--model', modelDir, '--prompts', W('prompts-empty.jsonl'), '--dev-prompts', W('prompts-empty.jsonl'), '-o', W('study-out'), ...rest];
+/** study on two real prompts: the flags pass, the model loads, then the rewards and utility are parsed. */
+const studyOn = (...rest: string[]) => () => ['study', '--model', modelDir, '--prompts', W('prompts2.jsonl'), '--dev-prompts', W('prompts2.jsonl'), '-o', W('study-out'), ...rest];
+const prefs = (...rest: string[]) => () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, ...rest];
 const bon = (...rest: string[]) => () => ['bon', '--model', modelDir, '--prompt', 'Once', '--reward', 'afinn', '--n', '2', '--max-new-tokens', '2', '--utility', 'rouge-l', ...rest];
 const remote = (...rest: string[]) => () => bon('--backend', `openai:${keyedUrl}`, '--api-key', 'secret', '--retries', '0', ...rest)();
 
@@ -142,6 +146,7 @@ const CLI: CliCase[] = [
   ['zero threads', gen('--threads', '0'), 2, /--threads must be an integer in \[1, 1024\]/],
   ['overflowing strength', gen('--vector', VECTOR, '--strength', '1e30'), 2, /--strength must be a number in \[-1000000, 1000000\]/],
   ['overflowing inline strength', gen('--vector', `${VECTOR}=1e30`), 2, /=<s> must be a number in/],
+  ['a word as inline strength', gen('--vector', `${VECTOR}=strong`), 2, /--vector .*joy\.json=<s> must be a number in \[-1000000, 1000000\], got "strong"/],
   ['unknown positions', gen('--vector', VECTOR, '--strength', '1', '--positions', 'bogus'), 2, /--positions must be all, prompt, generated/],
   ['unknown operator', gen('--vector', VECTOR, '--strength', '1', '--operator', 'bogus'), 2, /--operator must be add, ablate or ablate-add/],
   ['steering flags without a vector', gen('--strength', '1'), 2, /need --vector/],
@@ -265,6 +270,46 @@ const CLI: CliCase[] = [
   ['more patterns than pooled candidates', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--n', '4', '--verifier', 'quoted-speech', '--clusters', '5'], 2, /--clusters 5 is more than the 4 pooled training candidates \(1 training prompts × --n 4\)/],
   ['patterns with a word as strength', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--strengths', '1,strong'], 2, /--strengths entries must be a number in \[-1000000, 1000000\], got "strong"/],
   ['patterns with one sample per prompt', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--n', '1'], 2, /--n must be ≥ 2/],
+  // The newest commands, option by option (study, prefs, patterns, export / import, serve, bake).
+  ['study without prompts', () => ['study', '--dev-prompts', W('prompts2.jsonl'), '--proxy', 'afinn', '-o', W('study-out')], 2, /--prompts <file\.jsonl> is required/],
+  ['study without an output', () => ['study', '--prompts', W('prompts2.jsonl'), '--dev-prompts', W('prompts2.jsonl'), '--proxy', 'afinn'], 2, /-o, --output <dir> is required/],
+  ['study with a zero limit', study('--proxy', 'afinn', '--limit', '0'), 2, /--limit must be an integer ≥ 1, got "0"/],
+  ['study with a zero dev limit', study('--proxy', 'afinn', '--dev-limit', '0'), 2, /--dev-limit must be an integer ≥ 1, got "0"/],
+  ['study with zero KL resamples', study('--proxy', 'afinn', '--kl-resamples', '0'), 2, /--kl-resamples must be an integer ≥ 1, got "0"/],
+  ['study with a top-p of 0', study('--proxy', 'afinn', '--top-p', '0'), 2, /--top-p must be a number in \(0, 1\], got "0"/],
+  ['study with an unknown gold', studyOn('--proxy', 'afinn', '--gold', 'bogus'), 2, /unknown reward "bogus"/],
+  ['study with an unknown proxy', studyOn('--proxy', 'a=bogus'), 2, /unknown reward "bogus"/],
+  ['study with an unknown utility', studyOn('--proxy', 'afinn', '--utility', 'bleu'), 2, /unknown utility "bleu"/],
+  ['prefs with a zero limit', prefs('--limit', '0'), 2, /--limit must be ≥ 1, got 0/],
+  ['prefs with zero threads', prefs('--threads', '0'), 2, /--threads must be ≥ 1/],
+  ['prefs with a word as β', prefs('--beta', 'abc'), 2, /--beta must be a finite number, got "abc"/],
+  ['prefs with an MRPO ε and one reference', () => prefs('--reference', modelDir, '--epsilon', '0.2')(), 2, /--epsilon is MRPO's clipping, and MRPO needs two --reference models/],
+  ['prefs with an empty provider list', prefs('--ep', ''), 2, /--ep must not be empty/],
+  ['prefs on a missing pairs file', () => ['prefs', '--policy', modelDir, '--pairs', W('nope.jsonl')], 1, /pairs file not found: .*nope\.jsonl/],
+  ['patterns without prompts', () => ['patterns', '--verifier', 'quoted-speech'], 2, /--prompts <file> is required/],
+  ['patterns without a verifier', () => ['patterns', '--prompts', W('prompts2.jsonl')], 2, /--verifier <spec> is required/],
+  ['patterns with an unknown clustering', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--method', 'dbscan'], 2, /--method must be kmeans or agglomerative, got "dbscan"/],
+  ['patterns with an unknown embedding', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--utility', 'bleu'], 2, /--utility must be hidden or minilm, got "bleu"/],
+  ['patterns with a negative β', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--beta', '-1'], 2, /--beta must be ≥ 0, got -1/],
+  ['patterns over an existing report', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '-o', W('study-existing')], 1, /output already exists: .*study-existing \(pass --force/],
+  ['export over an existing file', () => ['export', VECTOR, '--format', 'gguf', '-o', W('existing.json')], 1, /output already exists: .*existing\.json \(pass --force/],
+  ['export of a missing vector', () => ['export', W('nope.json'), '--format', 'gguf', '-o', W('nope.gguf')], 1, /vector file not found: .*nope\.json/],
+  ['export of an ablation', () => ['export', W('scaled-joy.json'), '--format', 'gguf', '-o', W('abl.gguf'), '--operator', 'ablate'], 1, /llama\.cpp control vectors only add; operator "ablate" cannot be exported/],
+  ['export at prompt positions only', () => ['export', W('scaled-joy.json'), '--format', 'gguf', '-o', W('pos.gguf'), '--positions', 'prompt'], 1, /llama\.cpp adds control vectors at every position/],
+  ['import over an existing output', () => ['import', W('afile'), '--model', modelDir, '-o', W('existing.json')], 1, /output already exists: .*existing\.json/],
+  ['import of a missing file', () => ['import', W('nope.gguf'), '--model', modelDir, '-o', W('imported.json')], 1, /not found: .*nope\.gguf/],
+  ['import for a directory that is not a model', () => ['import', W('afile'), '--model', W('adir'), '-o', W('imported.json')], 1, /hooks\.json/],
+  ['a zero max-tokens for the server', () => ['serve', '--model', modelDir, '--max-tokens', '0'], 2, /--max-tokens must be an integer ≥ 1, got "0"/],
+  ['a zero prefill chunk', () => ['serve', '--model', modelDir, '--prefill-chunk', '0'], 2, /--prefill-chunk must be an integer ≥ 1, got "0"/],
+  ['an empty served model name', () => ['serve', '--model', modelDir, '--model-name', ''], 2, /--model-name must not be empty/],
+  ['a port already in use', () => ['serve', '--model', modelDir, '--host', '127.0.0.1', '--port', new URL(keyedUrl).port], 1, /cannot listen on 127\.0\.0\.1:\d+: the port is in use/],
+  ['bake with an infinite strength', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=Infinity`, '-o', W('baked')], 2, /=<s> must be a number in/],
+  ['bake of a missing vector', () => ['bake', '--model', modelDir, '--vector', `${W('nope.json')}=2`, '-o', W('baked')], 1, /vector file not found: .*nope\.json/],
+  ['bake from a missing model', () => ['bake', '--model', W('missing'), '--vector', `${VECTOR}=2`, '-o', W('baked')], 1, /not found: .*missing/],
+  ['bake with an empty site list', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=2`, '--sites', '', '-o', W('baked')], 2, /--sites must not be empty/],
+  ['bake ablation with a strength of a word', () => ['bake', '--model', modelDir, '--vector', `${VECTOR}=strong`, '--operator', 'ablate', '-o', W('baked')], 2, /=<s> must be a number/],
+  // The global --quiet takes no value.
+  ['--quiet with a value', gen('--quiet=yes'), 2, /option '-q, --quiet' does not take an argument|unknown option '--quiet=yes'/],
   // Generation backends.
   ['a backend of unknown kind', bon('--backend', 'vllm:http://127.0.0.1:8000'), 2, /--backend must be local or openai:<base-url>, got "vllm:/],
   ['a backend URL that is not http', bon('--backend', 'openai:ftp://x'), 2, /--backend openai:<base-url> needs an http\(s\) URL/],
@@ -286,7 +331,8 @@ describe('bad-input catalogue: CLI', () => {
       const r = await runCli(args(), env?.());
       expect(r.stderr, r.stderr).toMatch(message);
       expect(r.code, r.stderr).toBe(code);
-      const lines = r.stderr.trimEnd().split('\n');
+      // Progress lines (`<command>: …`) may come before a runtime error; the error itself is one line.
+      const lines = withoutProgress(r.stderr, args()[0] ?? '').trimEnd().split('\n');
       expect(lines, r.stderr).toHaveLength(1);
       expect(lines[0]).toMatch(/^onnx-steer: /);
       expect(r.stderr).not.toMatch(/unexpected error|\n\s+at |TypeError/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lengthReward } from '../../src/rewards/length.js';
+import { lengthReward } from '../../src/rewards/kinds/length.js';
 import { parseReward } from '../../src/rewards/parse.js';
 import { InvalidArgumentError, UnknownRewardError } from '../../src/errors.js';
 

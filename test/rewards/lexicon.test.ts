@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afinnReward, keywordReward, vaderReward } from '../../src/rewards/lexicon.js';
+import { afinnReward, keywordReward, vaderReward } from '../../src/rewards/kinds/lexicon.js';
 import { checkRewardValues, defineReward, type RewardItem } from '../../src/rewards/types.js';
 import { RewardValueError, UnknownRewardError } from '../../src/errors.js';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDir } from '../helpers/models.js';
 import { REPO, tempDir } from '../helpers/paths.js';
+import { withoutProgress } from '../helpers/progress.js';
 
 const tmp = tempDir('onnx-steer-study-cli-');
 let modelDir: string;
@@ -31,7 +32,8 @@ describe('onnx-steer study', () => {
       '--dev-prompts', join(tmp.path, 'd.jsonl'), '--n-max', '4', '--max-new-tokens', '6', '--proxy', 'strong=afinn', '--proxy', 'misaligned=length',
       '--vector', join(REPO, 'vectors', 'tinystories-656k', 'joy.json'), '--beta-grid', '0,1', '--kl-resamples', '20', '--threads', '1', '-o', out],
     { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
-    expect(r.stderr).toBe('');
+    expect(withoutProgress(r.stderr, 'study').trim(), r.stderr).toBe('');
+    expect(r.stderr).toMatch(/^study: sampling 3\/3 prompts \(100%\)$/m);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\| strong: `afinn` \| reference \|/);
     for (const f of ['results.json', 'report.md', 'report.html', 'charts/gold-vs-n.svg', 'charts/gold-vs-kl.svg', 'charts/gold-vs-beta.svg']) expect(existsSync(join(out, f))).toBe(true);

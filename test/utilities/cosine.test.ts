@@ -4,7 +4,7 @@ import { Matrix } from 'ml-matrix';
 import { ShapeMismatchError } from '../../src/errors.js';
 import { Rng } from '../../src/math/rng.js';
 import { cosine, cosineMatrix } from '../../src/utilities/cosine.js';
-import { hiddenUtility } from '../../src/utilities/embedding.js';
+import { hiddenUtility } from '../../src/utilities/kinds/embedding.js';
 
 function randomVectors(n: number, dim: number, seed: number): Float32Array[] {
   const rng = new Rng(seed);

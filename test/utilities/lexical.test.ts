@@ -1,7 +1,7 @@
 /** Lexical utilities against hand-computed values. */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { chrF, chrFMatrix, rougeL, rougeLMatrix, words } from '../../src/utilities/lexical.js';
+import { chrF, chrFMatrix, rougeL, rougeLMatrix, words } from '../../src/utilities/kinds/lexical.js';
 import { parseUtility } from '../../src/utilities/parse.js';
 import { UnknownUtilityError } from '../../src/errors.js';
 

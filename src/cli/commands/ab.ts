@@ -7,7 +7,6 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { AB_BETA_GRID, runAB, type PolicyArm, type ProgressEvent } from '../../ab/harness.js';
 import type { ReferenceModel } from '../../ab/references.js';
@@ -30,7 +29,8 @@ import { hashOf } from '../../backends/journal.js';
 import { checksumOf } from '../../vectors/checksum.js';
 import { printJson } from '../common.js';
 import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions } from '../backend-options.js';
-import { addModelOptions, loadModel, sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';
+import { addModelOptions, checkpointBuildProgress, loadModel, sessionOptions, type ModelCliOptions } from '../model-option.js';
+import { progressFor, type Progress } from '../progress.js';
 import { listOption, numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 
 interface AbCliOptions extends ModelCliOptions, BackendCliOptions {
@@ -99,21 +99,12 @@ export function checkAbOptions(opts: AbCliOptions): AbPlan {
   };
 }
 
-function progressBar(enabled: boolean): { update: (e: ProgressEvent) => void; stop: () => void } {
-  if (!enabled) return { update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar({ format: '{stage} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic);
-  let stage = '';
-  return {
-    update: (e) => {
-      const label = e.stage === 'dev' ? 'dev prompts (β calibration)' : e.stage === 'prompts' ? 'prompts' : 'arms';
-      if (e.stage !== stage) {
-        if (stage) bar.stop();
-        stage = e.stage;
-        bar.start(e.total, 0, { stage: label });
-      }
-      bar.update(e.done, { stage: label });
-    },
-    stop: () => { if (stage) bar.stop(); stage = ''; },
+/** runAB's progress events as the command's progress lines. */
+export function abProgress(progress: Progress): (e: ProgressEvent) => void {
+  return (e) => {
+    if (e.stage === 'dev') progress.count('calibrating β on', e.done, e.total, 'dev prompts');
+    else if (e.stage === 'prompts') progress.count('generating', e.done, e.total, 'prompts');
+    else progress.count('evaluating', e.done, e.total, 'arms');
   };
 }
 
@@ -142,7 +133,7 @@ export function registerAb(program: Command): void {
     .option('--epsilon <ε>', 'MRPO clipping of several --reference, in (0, 1) (default 0.1)', numberOption('--epsilon', { above: 0, below: 1 }))
     .option('-o, --output <dir>', 'report directory (also holds the journal that makes an interrupted run resumable)')
     .option('--force', 'overwrite an existing report in the directory')
-    .option('--json', 'print a JSON summary (no progress bars)');
+    .option('--json', 'print a JSON summary on stdout');
   addBackendOptions(cmd)
     .action(async (opts: AbCliOptions) => {
       const plan = checkAbOptions(opts);
@@ -155,15 +146,15 @@ export function registerAb(program: Command): void {
       if (new Set(arms.map((a) => a.name)).size !== arms.length) throw new UsageError('two --policy-arm entries share a name');
       const specs = checkBackendOptions(opts);
       if (arms.length > 0 && !specs.needsLocal && !opts.model) throw new UsageError('--policy-arm needs the reference model locally (--model, or --reference-backend local)');
-      const model = specs.needsLocal || opts.model || arms.length > 0 ? await loadModel(opts) : undefined;
+      const progress = progressFor('ab');
+      const model = specs.needsLocal || opts.model || arms.length > 0 ? await loadModel(opts, progress) : undefined;
       const policies: PolicyArm[] = [];
       const references: ReferenceModel[] = [];
       const opened: HookedModel[] = [];
-      const bar = progressBar(showProgress(opts.json));
       let journal: Journal | undefined;
       try {
         for (const a of arms) {
-          const dir = await hookedModelDir(a.dir);
+          const dir = await hookedModelDir(a.dir, checkpointBuildProgress(progress, a.dir));
           checkSameVocabularyDirs((model as HookedModel).dir, dir, ['reference model', `policy arm ${a.name}`]);
           policies.push({ name: a.name, model: await HookedModel.load(dir, sessionOptions(opts)) });
         }
@@ -171,7 +162,7 @@ export function registerAb(program: Command): void {
         const local = model;
         if (local) {
           for (const [k, arg] of (opts.reference ?? []).entries()) {
-            const dir = await hookedModelDir(arg);
+            const dir = await hookedModelDir(arg, checkpointBuildProgress(progress, arg));
             const anchor = references[0];
             if (k === 0 || !anchor) checkSameVocabularyDirs(local.dir, dir, ['model', `reference ${arg}`]);
             else checkSameVocabularyDirs(anchor.model.dir, dir, [`reference ${opts.reference?.[0]}`, `reference ${arg}`]);
@@ -216,9 +207,9 @@ export function registerAb(program: Command): void {
             ...(opts.topP !== undefined ? { topP: opts.topP } : {}),
             ...(opts.maxNewTokens !== undefined ? { maxNewTokens: opts.maxNewTokens } : {}),
           },
-          onProgress: bar.update,
+          onProgress: abProgress(progress),
         });
-        bar.stop();
+        progress.stop();
         const written = await writeReport(out, result);
         if (opts.json) {
           printJson({ output: out, files: written.files, config: result.config, beta: result.beta, arms: result.arms, calibration: result.calibration, overoptimization: result.overoptimization.points, findings: result.findings });
@@ -226,7 +217,7 @@ export function registerAb(program: Command): void {
           process.stdout.write(`${tableToMarkdown(compactArmsTable(result.arms))}\n\n${result.findings.map((f) => `- ${f}`).join('\n')}\n\nreport: ${join(out, 'report.md')}, ${join(out, 'report.html')}\n`);
         }
       } finally {
-        bar.stop();
+        progress.stop();
         journal?.close();
         for (const p of policies) await (p.model as HookedModel).dispose();
         for (const m of opened) await m.dispose();

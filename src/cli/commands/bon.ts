@@ -23,6 +23,7 @@ import { atomicWriteFile } from '../../files/fs.js';
 import { printJson } from '../common.js';
 import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions } from '../backend-options.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
 import { quantityOption } from '../../validate/index.js';
 
@@ -91,7 +92,8 @@ export function registerBon(program: Command): void {
       const method = checkBonOptions(opts);
       const specs = checkBackendOptions(opts);
       if (opts.output && existsSync(join(opts.output, 'bon.json'))) throw new OutputExistsError(join(opts.output, 'bon.json'));
-      const model = specs.needsLocal || opts.model ? await loadModel(opts) : undefined;
+      const progress = progressFor('bon');
+      const model = specs.needsLocal || opts.model ? await loadModel(opts, progress) : undefined;
       let journal: Journal | undefined;
       try {
         const steering = steeringFromOptions(opts, model);
@@ -117,6 +119,7 @@ export function registerBon(program: Command): void {
         const result = await runBestOfN(backends.policy, opts.prompt as string, {
           n: opts.n ?? 16, method, ...(opts.beta !== undefined ? { beta: opts.beta } : {}), reward, utility,
           referenceBackend: backends.reference,
+          onProgress: (m) => progress.message(m),
           ...(steering.empty ? {} : { steering }),
           sampling,
         });

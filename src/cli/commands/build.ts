@@ -1,11 +1,11 @@
 /** `onnx-steer build`: Hugging Face safetensors checkpoint → hooked ONNX decoder directory. */
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { buildModel, type BuildOptions } from '../../builder/index.js';
 import { UsageError } from '../../errors.js';
 import type { HooksManifest } from '../../hooks/manifest.js';
 import { printJson } from '../common.js';
 import { quantityOption, listOption } from '../../validate/index.js';
+import { progressFor } from '../progress.js';
 
 interface BuildCliOptions {
   output: string;
@@ -68,19 +68,13 @@ export function registerBuild(program: Command): void {
         options.quantize = opts.quantize;
       }
       if (opts.lowRank) options.lowRank = true;
-      const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ format: 'building [{bar}] {value}/{total} tensors', stream: process.stderr, hideCursor: true }) : undefined;
-      if (bar) {
-        let started = false;
-        options.onProgress = (done, total) => {
-          if (!started) { bar.start(total, 0); started = true; }
-          bar.update(done);
-        };
-      }
+      const progress = progressFor('build');
+      options.onProgress = (done, total) => progress.count('writing', done, total, 'tensors');
       let manifest: HooksManifest;
       try {
         manifest = await buildModel(checkpoint, opts.output, options);
       } finally {
-        bar?.stop();
+        progress.stop();
       }
       const summary = buildSummary(opts.output, manifest);
       if (opts.json) {

@@ -24,6 +24,7 @@ import { SteeringVector } from '../../vectors/vector.js';
 import { runCompactAB } from '../../ab/compact.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { quantityOption, numberOption } from '../../validate/index.js';
 
 interface DemoCliOptions extends ModelCliOptions {
@@ -86,7 +87,7 @@ export function registerDemo(program: Command): void {
       const prompts = allPrompts.slice(0, opts.prompts);
       const t0 = performance.now();
       say('Loading the default model (TinyStories-656K; the first run builds it into the cache)…');
-      const model = await loadModel(opts);
+      const model = await loadModel(opts, progressFor('demo'));
       try {
         const tModel = performance.now();
         const pairsPath = join(dir, recipe.pairs);

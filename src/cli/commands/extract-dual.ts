@@ -7,8 +7,10 @@ import { HookedModel } from '../../model/hooked-model.js';
 import { defaultDualSites, extractDualVector } from '../../vectors/dual.js';
 import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
-import { parseListOption, printJson } from '../common.js';
-import { sessionOptions, showProgress, type ModelCliOptions } from '../model-option.js';
+import { printJson } from '../common.js';
+import { parseListText } from '../../validate/index.js';
+import { checkpointBuildProgress, sessionOptions, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { summarizeVector } from './vector-summary.js';
 
 export interface DualCliOptions extends ModelCliOptions {
@@ -33,7 +35,8 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
   if (read.kind !== 'response') throw new UsageError(`--method rahf-dual reads response tokens (--read response[:K]), got --read ${opts.read ?? ''}`);
   const dataset = loadPairs(pairsFile);
   const session = sessionOptions(opts);
-  const open = async (dir: string) => HookedModel.load(await hookedModelDir(dir), session);
+  const progress = progressFor('extract');
+  const open = async (dir: string) => HookedModel.load(await hookedModelDir(dir, checkpointBuildProgress(progress, dir)), session);
   const opened: HookedModel[] = [];
   try {
     const preferred = await open(opts.preferredModel);
@@ -43,15 +46,14 @@ export async function runDual(opts: DualCliOptions, pairsFile: string, output: s
     const target = opts.targetModel ? await open(opts.targetModel) : undefined;
     if (target) opened.push(target);
     const lowRank = lowRankOptions(opts, preferred.manifest.hiddenSize);
-    const sites = opts.sites === 'auto' ? defaultDualSites(target ?? dispreferred) : parseListOption(opts.sites);
-    const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
+    const sites = opts.sites === 'auto' ? defaultDualSites(target ?? dispreferred) : parseListText('--sites', opts.sites, { unique: true });
     const result = await extractDualVector({ preferred, dispreferred, ...(target ? { target } : {}) }, dataset, {
       sites, tokens: read.tokens, folds: opts.folds, recommend: opts.recommend,
       ...(opts.name ? { name: opts.name } : {}),
       ...(opts.description ? { description: opts.description } : {}),
       ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
       ...(lowRank ? { lowRank } : {}),
-      ...(progress ? { onProgress: progress } : {}),
+      onProgress: (m: string) => progress.message(m),
     });
     await writeFilesInterruptibly([[output, result.vector.fileText()]]);
     if (opts.json) {

@@ -11,7 +11,8 @@ import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
-import { addModelOptions, loadModel, showProgress } from '../model-option.js';
+import { addModelOptions, loadModel } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { checkOutputFile, parseListText, quantityOption } from '../../validate/index.js';
 import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
@@ -60,8 +61,8 @@ export function registerExtract(program: Command): void {
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
       const sites = opts.sites === 'auto' ? 'auto' as const : parseListText('--sites', opts.sites, { unique: true });
-      const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
-      const model = await loadModel(opts);
+      const progress = progressFor('extract');
+      const model = await loadModel(opts, progress);
       const references = criterion ? await loadReferences(opts.reference ?? [], opts) : [];
       try {
         const result = await extractVector(model, dataset, {
@@ -71,7 +72,7 @@ export function registerExtract(program: Command): void {
           ...(opts.name ? { name: opts.name } : {}),
           ...(opts.description ? { description: opts.description } : {}),
           ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
-          ...(progress ? { onProgress: progress } : {}),
+          onProgress: (m: string) => progress.message(m),
         });
         await writeFilesInterruptibly([[opts.output, result.vector.fileText()]]);
         if (opts.json) {

@@ -6,6 +6,7 @@ import type { GenerateOptions } from '../../generation/options.js';
 import type { ChatMessage } from '../../runtime/tokenizer.js';
 import { printJson } from '../common.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
 import { quantityOption } from '../../validate/index.js';
 
@@ -75,7 +76,7 @@ export function registerGenerate(program: Command): void {
         repetitionPenalty: opts.repetitionPenalty,
         seed: opts.seed, n: opts.n, stop: opts.stop,
       };
-      const model = await loadModel(opts);
+      const model = await loadModel(opts, progressFor('generate'));
       try {
         const steering = steeringFromOptions(opts, model);
         if (!steering.empty) genOptions.steering = steering.plan();

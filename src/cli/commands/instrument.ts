@@ -5,6 +5,7 @@ import { instrumentModel } from '../../instrument/index.js';
 import type { HooksManifest } from '../../hooks/manifest.js';
 import { printJson } from '../common.js';
 import { listOption } from '../../validate/index.js';
+import { progressFor } from '../progress.js';
 
 interface InstrumentCliOptions {
   output: string;
@@ -43,8 +44,10 @@ export function registerInstrument(program: Command): void {
     .action(async (input: string, opts: InstrumentCliOptions) => {
       if (opts.quantize !== undefined && opts.quantize !== 'int8' && opts.quantize !== 'int4') throw new UsageError(`--quantize must be "int8" or "int4", got "${opts.quantize}"`);
       let manifest: HooksManifest;
+      const progress = progressFor('instrument');
       try {
         manifest = await instrumentModel(input, opts.output, {
+          onProgress: (m) => progress.message(m),
           force: opts.force ?? false,
           normPreserving: opts.normPreserving ?? false,
           ...(opts.lowRank ? { lowRank: true } : {}),

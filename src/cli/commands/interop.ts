@@ -12,8 +12,9 @@ import { exportControlVector, importControlVector, readControlVector } from '../
 import { SteeringVector } from '../../vectors/vector.js';
 import { stageBake } from '../../interop/bake.js';
 import { GGUF_MODEL_TYPES, exportGgufModel, parseGgufModelType, type GgufModelType } from '../../interop/gguf-model.js';
-import { parseFloatOption, parseListOption, printJson } from '../common.js';
+import { parseFloatOption, parseListOptionFor, printJson } from '../common.js';
 import { resolveModelDir } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { parseOperator, parsePositions, parseVectorArg } from './steering-options.js';
 
 interface ExportCliOptions {
@@ -119,7 +120,7 @@ export function registerBake(program: Command): void {
     .option('--model <dir>', 'hooked model directory (default: the TinyStories-656K model)')
     .requiredOption('--vector <path=strength>', 'vector file and strength, e.g. joy.json=4')
     .option('--operator <op>', 'add (default), ablate (abliteration), or ablate-add', 'add')
-    .option('--sites <list>', 'use only these sites of the vector (ablation needs exactly one)', parseListOption)
+    .option('--sites <list>', 'use only these sites of the vector (ablation needs exactly one)', parseListOptionFor('--sites'))
     .option('-o, --output <dir>', 'model directory to write')
     .option('--force', 'overwrite the output')
     .option('--json', 'print one JSON document')
@@ -130,8 +131,9 @@ export function registerBake(program: Command): void {
       if (strength === undefined && operator !== 'ablate') throw new UsageError('--vector needs a strength for add and ablate-add, e.g. v.json=4');
       let vector = SteeringVector.load(resolve(path));
       if (opts.sites) vector = vector.restrictToSites(opts.sites);
-      const modelDir = await resolveModelDir({ ...(opts.model !== undefined ? { model: opts.model } : {}), ...(opts.json !== undefined ? { json: opts.json } : {}) });
-      const staged = stageBake(resolve(modelDir), resolve(opts.output), { vector, strength: strength ?? 0, operator, force: opts.force ?? false });
+      const progress = progressFor('bake');
+      const modelDir = await resolveModelDir(opts.model !== undefined ? { model: opts.model } : {}, progress);
+      const staged = stageBake(resolve(modelDir), resolve(opts.output), { vector, strength: strength ?? 0, operator, force: opts.force ?? false, onProgress: (m) => progress.message(m) });
       await commitInterruptibly(staged);
       const report = staged.report;
       if (opts.json) printJson(report);

@@ -12,7 +12,8 @@ import { parseReward } from '../../rewards/parse.js';
 import { guardOutput } from '../../files/fs.js';
 import { parseNumberListOption, parseNumberText, QUANTITIES } from '../../validate/index.js';
 import { parseFloatOption, parseIntOption, printJson } from '../common.js';
-import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 
 interface PatternsCliOptions extends ModelCliOptions {
   prompts?: string;
@@ -78,15 +79,15 @@ export function registerPatterns(program: Command): void {
       if (clusters !== 'auto' && pooled < clusters) {
         throw new UsageError(`--clusters ${clusters} is more than the ${pooled} pooled training candidates (${Math.ceil(prompts.length / 2)} training prompts × --n ${opts.n}); patterns are clustered over all training prompts' candidates together`);
       }
-      const model = await loadModel(opts);
+      const progress = progressFor('patterns');
+      const model = await loadModel(opts, progress);
       try {
         const verifier = await parseReward(opts.verifier.startsWith('verifier:') ? opts.verifier : `verifier:${opts.verifier}`, { model });
         const embedder = opts.utility === 'minilm' ? await MiniLMEmbedder.load() : undefined;
-        const progress = showProgress(opts.json) ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
         const report = await runPatterns(model, {
           prompts, n: opts.n, verifier, clusters, method: opts.method, utility: opts.utility, beta: opts.beta, seed: opts.seed,
           temperature: opts.temperature, maxNewTokens: opts.maxNewTokens, strengths,
-          ...(opts.site ? { site: opts.site } : {}), ...(embedder ? { embedder } : {}), ...(progress ? { onProgress: progress } : {}),
+          ...(opts.site ? { site: opts.site } : {}), ...(embedder ? { embedder } : {}), onProgress: (m: string) => progress.message(m),
         });
         const doc = patternsJson(report);
         const text = formatPatterns(report);

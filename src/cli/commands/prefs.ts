@@ -11,10 +11,10 @@ import { checkSameVocabularyDirs } from '../../prefs/compat.js';
 import { formatPreferences, scorePreferences } from '../../prefs/score.js';
 import { HookedModel } from '../../model/hooked-model.js';
 import { hookedModelDir } from '../../model/checkpoint-cache.js';
-import { defaultModelDir } from '../../model/default-model.js';
 import { loadPairs } from '../../pairs/pairs.js';
-import { parseFloatOption, parseIntOption, parseListOption, printJson } from '../common.js';
-import { sessionOptions, showProgress } from '../model-option.js';
+import { parseFloatOption, parseIntOption, parseListOptionFor, printJson } from '../common.js';
+import { checkpointBuildProgress, resolveModelDir, sessionOptions } from '../model-option.js';
+import { progressFor, type Progress } from '../progress.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
 
 interface PrefsCliOptions extends SteeringCliOptions {
@@ -51,8 +51,9 @@ export class ModelSet {
   constructor(private readonly options: { threads?: number; ep?: string[] }) {}
 
   /** The hooked directory for a user's argument (building a checkpoint into the cache once). */
-  static resolve(dir: string | undefined): Promise<string> {
-    return dir === undefined ? defaultModelDir() : hookedModelDir(dir);
+  static resolve(dir: string | undefined, progress?: Progress): Promise<string> {
+    if (dir === undefined) return resolveModelDir({}, progress);
+    return hookedModelDir(dir, progress ? checkpointBuildProgress(progress, dir) : {});
   }
 
   async get(resolved: string): Promise<HookedModel> {
@@ -82,34 +83,35 @@ export function registerPrefs(program: Command): void {
     .option('--epsilon <ε>', 'MRPO clipping in (0, 1) (default 0.1; needs two --reference)', parseFloatOption('--epsilon'))
     .option('--limit <k>', 'use only the first k pairs', parseIntOption('--limit'))
     .option('--threads <n>', 'intra-op threads for onnxruntime', parseIntOption('--threads'))
-    .option('--ep <list>', 'execution providers in priority order, e.g. cpu', parseListOption)
+    .option('--ep <list>', 'execution providers in priority order, e.g. cpu', parseListOptionFor('--ep'))
     .option('--json', 'print the report as JSON')
     .action(async (opts: PrefsCliOptions) => {
       checkPrefsOptions(opts);
       const dataset = loadPairs(opts.pairs as string);
       if (opts.limit !== undefined) dataset.pairs = dataset.pairs.slice(0, opts.limit);
+      const progress = progressFor('prefs');
       const models = new ModelSet({ ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ep ? { ep: opts.ep } : {}) });
       try {
-        const policyDir = await ModelSet.resolve(opts.policy);
+        const policyDir = await ModelSet.resolve(opts.policy, progress);
         const referenceDirs: string[] = [];
-        for (const dir of opts.reference ?? [undefined]) referenceDirs.push(await ModelSet.resolve(dir));
+        for (const dir of opts.reference ?? [undefined]) referenceDirs.push(await ModelSet.resolve(dir, progress));
         for (const dir of referenceDirs) checkSameVocabularyDirs(policyDir, dir);
         const policy = await models.get(policyDir);
         const references = [];
         for (const dir of referenceDirs) references.push(await models.get(dir));
         const steering = steeringFromOptions(opts, policy);
-        const progress = showProgress(opts.json);
         const report = await scorePreferences(policy, references, dataset, {
           ...(opts.beta !== undefined ? { beta: opts.beta } : {}),
           ...(opts.eta !== undefined ? { eta: opts.eta } : {}),
           ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}),
           ...(steering.empty ? {} : { steering: steering.plan(), steeringLabel: steering.describe().split('\n').join('; ') }),
-          ...(progress ? { onProgress: (done: number, total: number) => { if (done === total || done % 50 === 0) process.stderr.write(`scored ${done}/${total}\r`); } } : {}),
+          onProgress: (done: number, total: number) => progress.count('scoring', done, total, 'pairs'),
         });
-        if (progress) process.stderr.write('\n');
+        progress.stop();
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatPreferences(report)}\n`);
       } finally {
+        progress.stop();
         await models.dispose();
       }
     });

@@ -4,6 +4,7 @@ import { RuntimeFailureError, UsageError } from '../../errors.js';
 import { checkInputDir, MAX_BATCH, numberOption, textOption } from '../../validate/index.js';
 import { createServer } from '../../server/app.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { handOverSignals } from '../../files/interrupt.js';
 
 interface ServeCliOptions extends ModelCliOptions {
@@ -45,7 +46,7 @@ export function registerServe(program: Command): void {
       if (opts.allowVectorPaths) checkInputDir(opts.allowVectorPaths, 'allowed vector directory');
       const apiKey = opts.apiKey ?? process.env.ONNX_STEER_API_KEY;
       if (apiKey !== undefined && apiKey.length === 0) throw new UsageError('ONNX_STEER_API_KEY is set but empty (unset it to serve without a key)');
-      const model = await loadModel(opts);
+      const model = await loadModel(opts, progressFor('serve'));
       const server = createServer(model, {
         maxBatch: opts.maxBatch, maxTokens: opts.maxTokens, maxQueue: opts.queue, prefillChunk: opts.prefillChunk, bodyLimit: opts.bodyLimit,
         ...(opts.vectors ? { vectors: opts.vectors } : {}),

@@ -3,6 +3,7 @@
  *   --vector <path[=strength]> (repeatable), --strength <s>, --sites <list>,
  *   --positions all|prompt|generated|<start>:<end>, --operator add|ablate|ablate-add
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { PositionSpec, SteeringOperator } from '../../steering/plan.js';
@@ -48,13 +49,18 @@ export function parseOperator(text: string): SteeringOperator {
   throw new UsageError(`--operator must be add, ablate or ablate-add, got "${text}"`);
 }
 
-/** Splits `path=strength` (the strength is whatever follows the last `=`, when it is a number). */
+/**
+ * Splits `path=strength`: the strength is what follows the last `=` when it is
+ * a number, or when the text before it names a file and the whole does not
+ * (`v.json=Infinity`, `v.json=strong`: a bad strength, not a missing file).
+ */
 export function parseVectorArg(arg: string): { path: string; strength?: number } {
   const at = arg.lastIndexOf('=');
   if (at > 0) {
+    const head = arg.slice(0, at);
     const tail = arg.slice(at + 1);
-    const n = Number(tail);
-    if (tail.trim() !== '' && Number.isFinite(n)) return { path: arg.slice(0, at), strength: parseNumberOption(`--vector ${arg.slice(0, at)}=<s>`, tail, QUANTITIES.strength.rule) };
+    const numeric = tail.trim() !== '' && Number.isFinite(Number(tail));
+    if (numeric || (!existsSync(arg) && existsSync(head))) return { path: head, strength: parseNumberOption(`--vector ${head}=<s>`, tail, QUANTITIES.strength.rule) };
   }
   return { path: arg };
 }

@@ -21,7 +21,8 @@ import { utilityUsages } from '../../utilities/registry.js';
 import { SteeringVector } from '../../vectors/vector.js';
 import { numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 import { printJson } from '../common.js';
-import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 
 interface StudyCliOptions extends ModelCliOptions {
   prompts?: string;
@@ -89,7 +90,7 @@ export function registerStudy(program: Command): void {
     .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL (default 300)', quantityOption('klResamples'))
     .option('-o, --output <dir>', 'report directory')
     .option('--force', 'overwrite an existing report in the directory')
-    .option('--json', 'print a JSON summary (no progress)')
+    .option('--json', 'print a JSON summary on stdout')
     .action(async (opts: StudyCliOptions) => {
       const ladder = checkStudyOptions(opts);
       const out = opts.output as string;
@@ -98,7 +99,8 @@ export function registerStudy(program: Command): void {
       if (opts.limit !== undefined) prompts = prompts.slice(0, opts.limit);
       let devPrompts = readPrompts(opts.devPrompts as string);
       if (opts.devLimit !== undefined) devPrompts = devPrompts.slice(0, opts.devLimit);
-      const model = await loadModel(opts);
+      const progress = progressFor('study');
+      const model = await loadModel(opts, progress);
       try {
         const ctx = { model, loadVector: vectorProbeLoader(model) };
         const gold = await parseReward(opts.gold, ctx);
@@ -107,7 +109,6 @@ export function registerStudy(program: Command): void {
         const utility = parseUtility(opts.utility, { model });
         const vector = opts.vector ? SteeringVector.load(opts.vector, { model }) : undefined;
         const strength = opts.strength ?? 1;
-        const progress = showProgress(opts.json);
         const result = await runStudy(model, {
           prompts, devPrompts, nMax: opts.nMax, gold, proxies, utility,
           ...(vector ? { steering: { plan: vector.toPlan({ strength }), strength, name: vector.name } } : {}),
@@ -119,13 +120,18 @@ export function registerStudy(program: Command): void {
             ...(opts.topP !== undefined ? { topP: opts.topP } : {}),
             ...(opts.maxNewTokens !== undefined ? { maxNewTokens: opts.maxNewTokens } : {}),
           },
-          onProgress: (stage, done, total) => { if (progress) process.stderr.write(`\r${stage} ${done}/${total}   `); },
+          onProgress: (stage, done, total) => {
+            if (stage === 'dev') progress.count('calibrating β on', done, total, 'dev prompts');
+            else if (stage === 'prompts') progress.count('sampling', done, total, 'prompts');
+            else progress.count('analysing', done, total, 'proxies');
+          },
         });
-        if (progress) process.stderr.write('\n');
+        progress.stop();
         const files = await writeStudyReport(out, result);
         if (opts.json) printJson({ output: out, files, config: result.config, correlations: result.correlations, verdicts: result.verdicts, timing: result.timing });
         else process.stdout.write(`${studySummary(result)}\nreport: ${join(out, 'report.md')}, ${join(out, 'report.html')}\n`);
       } finally {
+        progress.stop();
         await model.dispose();
       }
     });

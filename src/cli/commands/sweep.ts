@@ -7,7 +7,8 @@ import { loadPairs } from '../../pairs/pairs.js';
 import { parseReadPosition } from '../../vectors/positions.js';
 import { formatSweep, sweep } from '../../vectors/sweep.js';
 import { printJson } from '../common.js';
-import { addModelOptions, loadModel, showProgress, type ModelCliOptions } from '../model-option.js';
+import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
+import { progressFor } from '../progress.js';
 import { checkOutputFile, listOption, numberListOption, quantityOption } from '../../validate/index.js';
 import { addCriterionOptions, checkCriterionOptions, loadReferences, type CriterionCliOptions } from './criterion-options.js';
 
@@ -44,7 +45,8 @@ export function registerSweep(program: Command): void {
       if (opts.output) checkOutputFile(opts.output, { force: opts.force === true });
       const dataset = loadPairs(opts.pairs);
       const read = opts.read ? parseReadPosition(opts.read) : undefined;
-      const model = await loadModel(opts);
+      const progress = progressFor('sweep');
+      const model = await loadModel(opts, progress);
       const references = criterion ? await loadReferences(opts.reference ?? [], opts) : [];
       try {
         const report = await sweep(model, dataset, {
@@ -54,7 +56,7 @@ export function registerSweep(program: Command): void {
           ...(fractions ? { fractions } : {}),
           ...(criterion ? { criterion: { ...criterion, references } } : {}),
           ...(opts.maxPerplexityRatio !== undefined ? { maxPerplexityRatio: opts.maxPerplexityRatio } : {}),
-          ...(showProgress(opts.json) ? { onProgress: (m: string) => process.stderr.write(`${m}\n`) } : {}),
+          onProgress: (m: string) => progress.message(m),
         });
         if (opts.output) await writeFilesInterruptibly([[opts.output, `${JSON.stringify(report, null, 2)}\n`]]);
         if (opts.json) printJson(report);

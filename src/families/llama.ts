@@ -1,4 +1,0 @@
-/** Llama: pre-norm sequential blocks, RMSNorm, rotary (default, linear, llama3), SwiGLU; optional attention/MLP biases. */
-import { llamaLayout } from './llama-layout.js';
-
-export const llama = llamaLayout({ architectures: ['LlamaForCausalLM'], modelTypes: { llama: 'LlamaForCausalLM' } });

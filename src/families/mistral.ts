@@ -1,4 +1,0 @@
-/** Mistral: Llama blocks with a sliding attention window on every layer. */
-import { llamaLayout } from './llama-layout.js';
-
-export const mistral = llamaLayout({ architectures: ['MistralForCausalLM'], modelTypes: { mistral: 'MistralForCausalLM' } });
