@@ -110,6 +110,20 @@ describe.concurrent('progress on a piped stderr', () => {
     ]);
   }, 180_000);
 
+  it('bon and prefs: stage lines and counted passes, with --json on stdout', async () => {
+    const bon = await run(['bon', '--model', modelDir, '--prompt', 'Once upon a time', '--n', '2', '--reward', 'afinn', '--utility', 'rouge-l', '--max-new-tokens', '3', '--threads', '1', '--json']);
+    expect(bon.code, bon.stderr).toBe(0);
+    expect((JSON.parse(bon.stdout) as { candidates: unknown[] }).candidates).toHaveLength(2);
+    expect(progressLines(bon, 'bon')).toEqual(['bon: sampling 2 candidates', 'bon: scoring 2 candidates (afinn, utility rouge-l)']);
+    const prefs = await run(['prefs', '--policy', modelDir, '--pairs', W('pairs.jsonl'), '--threads', '1', '--json']);
+    expect(prefs.code, prefs.stderr).toBe(0);
+    expect((JSON.parse(prefs.stdout) as { pairs: unknown[] }).pairs).toHaveLength(8);
+    const lines = progressLines(prefs, 'prefs');
+    expect(lines[0]).toBe('prefs: scoring 8 pairs under the policy and 1 reference(s): 16 passes');
+    expect(lines[1]).toBe('prefs: scored 1/16 passes (6%)');
+    expect(lines.at(-1)).toBe('prefs: scored 16/16 passes (100%)');
+  }, 180_000);
+
   it('the default model built on first use: counted tensors, then the command', async () => {
     const r = await run(['generate', '--prompt', 'Once', '--max-new-tokens', '1', '--seed', '0'], { ONNX_STEER_CACHE: W('cache'), ONNX_STEER_CHECKPOINT: TINYSTORIES });
     expect(r.code, r.stderr).toBe(0);
