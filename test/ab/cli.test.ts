@@ -1,16 +1,13 @@
 /** `onnx-steer bon` and `onnx-steer ab` end to end: JSON output, reports, exit codes and one-line errors. */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDir } from '../helpers/models.js';
 import { REPO, tempDir } from '../helpers/paths.js';
 import { withoutProgress } from '../helpers/progress.js';
+import { spawnCli } from '../helpers/spawn.js';
 
-function run(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[]) => spawnCli(args);
 
 let modelDir: string;
 const tmp = tempDir('onnx-steer-ab-cli-');
@@ -25,8 +22,8 @@ interface BonJson {
 }
 
 describe('onnx-steer bon', () => {
-  it('prints every candidate, the utility matrix, the objective and the choice with --json', () => {
-    const r = run(['bon', '--model', modelDir, '--prompt', 'Finn had a green toy truck. ', '--n', '4', '--reward', 'afinn', '--beta', '3',
+  it('prints every candidate, the utility matrix, the objective and the choice with --json', async () => {
+    const r = await run(['bon', '--model', modelDir, '--prompt', 'Finn had a green toy truck. ', '--n', '4', '--reward', 'afinn', '--beta', '3',
       '--vector', JOY, '--strength', '1', '--max-new-tokens', '10', '--seed', '2', '--json', '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -43,7 +40,7 @@ describe('onnx-steer bon', () => {
     expect(doc.candidates.findIndex((c) => c.objective === best)).toBe(doc.chosen);
   });
 
-  it('exits 2 with one line on usage errors and 1 on runtime errors', () => {
+  it('exits 2 with one line on usage errors and 1 on runtime errors', async () => {
     const verifier = join(tmp.path, 'throws.mjs');
     writeFileSync(verifier, 'export function check() { throw new Error("verifier exploded"); }\n');
     const base = ['bon', '--model', modelDir, '--prompt', 'Once upon a time ', '--n', '2', '--max-new-tokens', '4'];
@@ -55,7 +52,7 @@ describe('onnx-steer bon', () => {
       [[...base, '--reward', `verifier:${verifier}#check`], 1, /threw on candidate 0: verifier exploded/],
     ];
     for (const [args, code, message] of cases) {
-      const r = run(args);
+      const r = await run(args);
       expect(r.code, args.join(' ')).toBe(code);
       // bon's progress lines come before a runtime error (the verifier throws after sampling); the error is one line
       const error = withoutProgress(r.stderr, 'bon').trim();
@@ -67,13 +64,13 @@ describe('onnx-steer bon', () => {
 });
 
 describe('onnx-steer ab', () => {
-  it('writes results.json, report.md, report.html and charts, with only progress on stderr', () => {
+  it('writes results.json, report.md, report.html and charts, with only progress on stderr', async () => {
     const prompts = join(tmp.path, 'p.jsonl');
     writeFileSync(prompts, '{"prompt": "Finn had a green toy truck. "}\n{"prompt": "Daisy got a new pair of shoes. "}\n');
     const out = join(tmp.path, 'report');
     const args = ['ab', '--model', modelDir, '--prompts', prompts, '--vector', JOY, '--strengths', '1.5', '--n', '2,3', '--reward', 'afinn', '--gold', 'vader',
       '--beta', '0.5', '--max-new-tokens', '8', '--kl-resamples', '50', '-o', out, '--json'];
-    const r = run(args);
+    const r = await run(args);
     expect(withoutProgress(r.stderr, 'ab').trim(), r.stderr).toBe('');
     expect(r.stderr).toContain('ab: generating 2/2 prompts (100%)\n');
     expect(r.code).toBe(0);
@@ -82,12 +79,12 @@ describe('onnx-steer ab', () => {
     expect(summary.beta).toEqual({ value: 0.5, source: 'given' });
     for (const f of ['results.json', 'report.md', 'report.html', 'charts/gold-vs-kl.svg', 'charts/proxy-vs-gold.svg', 'charts/reward-vs-n.svg']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('| baseline |');
-    const again = run(args);
+    const again = await run(args);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/output already exists/);
   });
 
-  it('rejects empty and malformed prompt files, and a gold equal to the proxy, with one line', () => {
+  it('rejects empty and malformed prompt files, and a gold equal to the proxy, with one line', async () => {
     const empty = join(tmp.path, 'empty.jsonl');
     writeFileSync(empty, '\n');
     const bad = join(tmp.path, 'bad.jsonl');
@@ -100,7 +97,7 @@ describe('onnx-steer ab', () => {
       [[...base, '--prompts', bad, '--n', '4,0'], 2, /--n entries must be an integer in \[1, 4096\], got "0"/],
     ];
     for (const [args, code, message] of cases) {
-      const r = run(args);
+      const r = await run(args);
       expect(r.code, args.join(' ')).toBe(code);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);

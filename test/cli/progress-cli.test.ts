@@ -5,12 +5,12 @@
  * stderr with --quiet (before or after the command name). The rate limit is
  * tested on the reporter with a clock (test/cli/progress.test.ts), not here.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDir } from '../helpers/models.js';
 import { FIXTURES, REPO, tempDir, TINYSTORIES } from '../helpers/paths.js';
+import { spawnCli, type CliRun } from '../helpers/spawn.js';
 
 const VECTOR = join(REPO, 'vectors', 'tinystories-656k', 'joy.json');
 const PAIRS = join(REPO, 'vectors', 'tinystories-656k', 'joy.pairs.jsonl');
@@ -18,21 +18,8 @@ const work = tempDir('onnx-steer-progress-');
 const W = (name: string) => join(work.path, name);
 let modelDir: string;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** The CLI as a child with stdout and stderr piped (not terminals). */
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out: ${args.join(' ')}\n${stderr}`)); }, 150_000);
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+type Run = CliRun;
+const run = (args: string[], env: Record<string, string> = {}): Promise<Run> => spawnCli(args, env);
 
 /** Every stderr line is a plain progress line of `command`. */
 function progressLines(r: Run, command: string): string[] {
@@ -108,6 +95,20 @@ describe.concurrent('progress on a piped stderr', () => {
     expect(progressLines(bake, 'bake')).toEqual([
       `bake: reading ${join(modelDir, 'model.onnx')}`, expect.stringMatching(/^bake: removing \d+ hook sites$/), 'bake: adding 2·v at 1 site(s)', `bake: writing ${W('baked')}`,
     ]);
+  }, 180_000);
+
+  it('bon and prefs: stage lines and counted passes, with --json on stdout', async () => {
+    const bon = await run(['bon', '--model', modelDir, '--prompt', 'Once upon a time', '--n', '2', '--reward', 'afinn', '--utility', 'rouge-l', '--max-new-tokens', '3', '--threads', '1', '--json']);
+    expect(bon.code, bon.stderr).toBe(0);
+    expect((JSON.parse(bon.stdout) as { candidates: unknown[] }).candidates).toHaveLength(2);
+    expect(progressLines(bon, 'bon')).toEqual(['bon: sampling 2 candidates', 'bon: scoring 2 candidates (afinn, utility rouge-l)']);
+    const prefs = await run(['prefs', '--policy', modelDir, '--pairs', W('pairs.jsonl'), '--threads', '1', '--json']);
+    expect(prefs.code, prefs.stderr).toBe(0);
+    expect((JSON.parse(prefs.stdout) as { pairs: unknown[] }).pairs).toHaveLength(8);
+    const lines = progressLines(prefs, 'prefs');
+    expect(lines[0]).toBe('prefs: scoring 8 pairs under the policy and 1 reference(s): 16 passes');
+    expect(lines[1]).toBe('prefs: scored 1/16 passes (6%)');
+    expect(lines.at(-1)).toBe('prefs: scored 16/16 passes (100%)');
   }, 180_000);
 
   it('the default model built on first use: counted tensors, then the command', async () => {

@@ -1,7 +1,13 @@
 /** The progress reporter: plain, rate-limited lines off a terminal, bars on one, nothing when quiet. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_INTERVAL_MS, progressFor, setQuiet, type ProgressStream } from '../../src/cli/progress.js';
+import { downloadFiles } from '../../src/model/download.js';
+import { tempDir, TINYSTORIES } from '../helpers/paths.js';
 
 function sink(isTTY = false): { stream: ProgressStream; text: () => string; lines: () => string[] } {
   let text = '';
@@ -91,6 +97,36 @@ describe('progress off a terminal', () => {
     expect(out.text()).toBe('sweep: site blocks.0 red next\nsweep: scoring 5/10 pairs (50%)\n');
     // eslint-disable-next-line no-control-regex
     expect(out.text()).not.toMatch(/[\r\x1b]/);
+  });
+});
+
+describe('a real download through the reporter', () => {
+  it('prints the first and the last size of each file, in MiB, whatever the chunking', async () => {
+    const files = ['config.json', 'model.safetensors'];
+    const server = createServer((req, res) => {
+      const name = (req.url ?? '').slice(1);
+      const data = readFileSync(join(TINYSTORIES, name));
+      res.writeHead(200, { 'content-length': String(data.length) });
+      // many small chunks, as a network delivers them
+      for (let i = 0; i < data.length; i += 16_384) res.write(data.subarray(i, i + 16_384));
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const tmp = tempDir();
+    const out = sink();
+    try {
+      const p = progressFor('generate', { stream: out.stream, now: () => 0 });
+      await downloadFiles(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, files, tmp.path, (f, received, total) => p.bytes(f, received, total));
+      const mb = (f: string) => (statSync(join(TINYSTORIES, f)).size / 2 ** 20).toFixed(1);
+      expect(out.lines()[0]).toMatch(/^generate: downloading config\.json 0\.0\/0\.0 MiB \(100%\)$/);
+      expect(out.lines().filter((l) => l.includes('model.safetensors'))).toEqual([
+        expect.stringMatching(/^generate: downloading model\.safetensors \d+\.\d\/\d+\.\d MiB \([1-9]?\d%\)$/), // the first chunk, below 100%
+        `generate: downloading model.safetensors ${mb('model.safetensors')}/${mb('model.safetensors')} MiB (100%)`,
+      ]);
+    } finally {
+      tmp.cleanup();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 

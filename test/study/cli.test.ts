@@ -1,11 +1,11 @@
 /** `onnx-steer study` end to end at a tiny size: the report files, and results.json agreeing with its own pools. */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDir } from '../helpers/models.js';
 import { REPO, tempDir } from '../helpers/paths.js';
 import { withoutProgress } from '../helpers/progress.js';
+import { spawnCli } from '../helpers/spawn.js';
 
 const tmp = tempDir('onnx-steer-study-cli-');
 let modelDir: string;
@@ -24,17 +24,16 @@ interface Doc {
 }
 
 describe('onnx-steer study', () => {
-  it('writes results.json, report.md, report.html and charts; BoN picks and gold are recomputable from the pools', () => {
+  it('writes results.json, report.md, report.html and charts; BoN picks and gold are recomputable from the pools', async () => {
     writeFileSync(join(tmp.path, 'p.jsonl'), '{"prompt": "Finn had a green toy truck. "}\n{"prompt": "Jack had a blue boat. "}\n{"prompt": "Mia had a big red ball. "}\n');
     writeFileSync(join(tmp.path, 'd.jsonl'), '{"prompt": "There was an old cat who slept by the fire. "}\n');
     const out = join(tmp.path, 'out');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'study', '--model', modelDir, '--prompts', join(tmp.path, 'p.jsonl'),
+    const r = await spawnCli(['study', '--model', modelDir, '--prompts', join(tmp.path, 'p.jsonl'),
       '--dev-prompts', join(tmp.path, 'd.jsonl'), '--n-max', '4', '--max-new-tokens', '6', '--proxy', 'strong=afinn', '--proxy', 'misaligned=length',
-      '--vector', join(REPO, 'vectors', 'tinystories-656k', 'joy.json'), '--beta-grid', '0,1', '--kl-resamples', '20', '--threads', '1', '-o', out],
-    { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+      '--vector', join(REPO, 'vectors', 'tinystories-656k', 'joy.json'), '--beta-grid', '0,1', '--kl-resamples', '20', '--threads', '1', '-o', out]);
     expect(withoutProgress(r.stderr, 'study').trim(), r.stderr).toBe('');
     expect(r.stderr).toMatch(/^study: sampling 3\/3 prompts \(100%\)$/m);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\| strong: `afinn` \| reference \|/);
     for (const f of ['results.json', 'report.md', 'report.html', 'charts/gold-vs-n.svg', 'charts/gold-vs-kl.svg', 'charts/gold-vs-beta.svg']) expect(existsSync(join(out, f))).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');

@@ -100,12 +100,14 @@ export function registerPrefs(program: Command): void {
         const references = [];
         for (const dir of referenceDirs) references.push(await models.get(dir));
         const steering = steeringFromOptions(opts, policy);
+        const passes = dataset.pairs.length * (1 + references.length);
+        progress.message(`scoring ${dataset.pairs.length} pairs under the policy and ${references.length} reference(s): ${passes} passes`);
         const report = await scorePreferences(policy, references, dataset, {
           ...(opts.beta !== undefined ? { beta: opts.beta } : {}),
           ...(opts.eta !== undefined ? { eta: opts.eta } : {}),
           ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}),
           ...(steering.empty ? {} : { steering: steering.plan(), steeringLabel: steering.describe().split('\n').join('; ') }),
-          onProgress: (done: number, total: number) => progress.count('scoring', done, total, 'pairs'),
+          onProgress: (done: number, total: number) => progress.count('scored', done, total, 'passes'),
         });
         progress.stop();
         if (opts.json) printJson(report);
