@@ -36,7 +36,7 @@ export interface InstrumentOptions {
   lowRank?: boolean;
   /**
    * Quantize the constant fp32 weights of the linear layers (src/quantize):
-   * int8 (DynamicQuantizeMatMul) or int4 (MatMulNBits, block 32). Hook sites,
+   * int8 (DynamicQuantizeMatMul) or int4 (MatMulNBits, block 32, zero points). Hook sites,
    * norms, attention and embeddings stay in the model's dtype. The manifest
    * keeps the source's fingerprint, so vectors made on the fp32 export apply.
    */

@@ -6,9 +6,12 @@
  *   symmetric scale per output column; activations are quantized per run by
  *   the kernel (uint8, dynamic range).
  * - `int4`: the same weights become com.microsoft MatMulNBits, 4 bits per
- *   weight in blocks of 32 along the input axis, one scale per block and the
- *   default zero point 8 (symmetric), with int8 activations in the kernel
- *   (accuracy_level 4).
+ *   weight in blocks of 32 along the input axis, one scale and one 4-bit
+ *   zero point per block (the block's range [min, max] ∋ 0 over 15 steps),
+ *   with int8 activations in the kernel (accuracy_level 4). Zero points cost
+ *   nothing at batch 1 and lower the default model's perplexity ratio from
+ *   1.075 (symmetric) to 1.062; blocks of 64/128 run 5–15% faster but lose
+ *   more (bench/int4-kernels.ts, bench/int4-quality.ts, BENCHMARKS.md).
  *
  * Only weights change. The residual stream, norms, attention, embeddings and
  * every hook site stay in fp32, so hooks, steering and captures work as on
@@ -27,12 +30,11 @@ export const QUANTIZATIONS: readonly Quantization[] = ['int8', 'int4'];
 
 /** What `int4` writes: MatMulNBits bits, block size, zero points, accuracy_level (bench/int4-kernels.ts sweeps the alternatives). */
 export interface NBitsFormat { bits: NBits; block: number; zeroPoints: boolean; accuracyLevel: number }
-export const INT4_FORMAT: NBitsFormat = { bits: 4, block: 32, zeroPoints: false, accuracyLevel: 4 };
+export const INT4_FORMAT: NBitsFormat = { bits: 4, block: 32, zeroPoints: true, accuracyLevel: 4 };
 export const INT4_BLOCK = INT4_FORMAT.block;
 /** A short name of the weight format, e.g. `int4-b32-sym-acc4` (bench caches key builds by it). */
-export function formatTag(scheme: Quantization): string {
+export function formatTag(scheme: Quantization, f: NBitsFormat = INT4_FORMAT): string {
   if (scheme === 'int8') return 'int8';
-  const f = INT4_FORMAT;
   return `int${f.bits}-b${f.block}-${f.zeroPoints ? 'zp' : 'sym'}-acc${f.accuracyLevel}`;
 }
 const MS = 'com.microsoft';
@@ -44,8 +46,8 @@ export function parseQuantization(value: string): Quantization {
 
 export interface QuantizeReport { scheme: Quantization; weights: number; fp32Bytes: number; quantizedBytes: number }
 
-/** Rewrites `model` in place; `dir` is where its external weight data lives. */
-export function quantizeWeights(model: ModelProto, dir: string, scheme: Quantization): QuantizeReport {
+/** Rewrites `model` in place; `dir` is where its external weight data lives. `format`: the int4 layout (experiments only). */
+export function quantizeWeights(model: ModelProto, dir: string, scheme: Quantization, format: NBitsFormat = INT4_FORMAT): QuantizeReport {
   const editor = new GraphEditor(model);
   editor.ensureOpset(MS, 1);
   const report: QuantizeReport = { scheme, weights: 0, fp32Bytes: 0, quantizedBytes: 0 };
@@ -88,7 +90,7 @@ export function quantizeWeights(model: ModelProto, dir: string, scheme: Quantiza
       editor.addNode('DynamicQuantizeMatMul', [x, `${base}.weight`, `${base}.scale`], [out], {}, { name: `${name}/int8`, domain: MS });
       bytes = q.values.byteLength + q.scales.byteLength;
     } else {
-      const f = INT4_FORMAT;
+      const f = format;
       const q = quantizeBlockwise(kMajor, rows, cols, nMajor, { bits: f.bits, block: f.block, zeroPoints: f.zeroPoints });
       const inputs = [x, `${base}.weight`, `${base}.scale`];
       editor.addInitializer(makeTensor(inputs[1] as string, DataType.UINT8, [cols, q.blocks, (f.block * f.bits) / 8], q.packed));
@@ -99,7 +101,7 @@ export function quantizeWeights(model: ModelProto, dir: string, scheme: Quantiza
         editor.addInitializer(makeTensor(`${base}.zero_point`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints));
         bytes += q.zeroPoints.byteLength;
       }
-      editor.addNode('MatMulNBits', inputs, [out], { K: rows, N: cols, bits: f.bits, block_size: f.block, accuracy_level: f.accuracyLevel }, { name: `${name}/int4`, domain: MS });
+      editor.addNode('MatMulNBits', inputs, [out], { K: rows, N: cols, bits: f.bits, block_size: f.block, accuracy_level: f.accuracyLevel }, { name: `${name}/int${f.bits}`, domain: MS });
     }
     report.weights++;
     report.fp32Bytes += rows * cols * 4;

@@ -1,6 +1,6 @@
 /**
  * Quantized builds of the default model: weights int8 (DynamicQuantizeMatMul)
- * or int4 (MatMulNBits, block 32), hook sites fp32. Checked against the
+ * or int4 (MatMulNBits, block 32 with zero points), hook sites fp32. Checked against the
  * float64 numpy reference logits at the last position of its 3 sequences:
  * max |Δ| ≤ 15% (int8) / 35% (int4) of the largest |logit|, the same argmax
  * on most positions, hooks present, and steering still moves the output.
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/builder/index.js';
 import { readModel } from '../../src/onnx/io.js';
-import { quantizeInt4, quantizeInt8 } from '../../src/quantize/weights.js';
+import { INT4_FORMAT, quantizeInt4, quantizeInt8 } from '../../src/quantize/weights.js';
 import { ModelRunner } from '../../src/runtime/runner.js';
 import { CompiledPlan } from '../../src/steering/compile.js';
 import { REFERENCE, TINYSTORIES, tempDir } from '../helpers/paths.js';
@@ -55,6 +55,14 @@ for (const [scheme, tol, agree] of [['int8', 0.15, 0.8], ['int4', 0.35, 0.6]] as
       const { model } = readModel(join(dir, 'model.onnx'));
       const ops = model.graph?.node.map((n) => n.opType) ?? [];
       expect(ops).toContain(scheme === 'int8' ? 'DynamicQuantizeMatMul' : 'MatMulNBits');
+      if (scheme === 'int4') {
+        // INT4_FORMAT: block 32, a zero-point input, int8 activations.
+        for (const n of model.graph?.node.filter((x) => x.opType === 'MatMulNBits') ?? []) {
+          expect(n.input).toHaveLength(4);
+          const attr = (name: string) => Number(n.attribute.find((a) => a.name === name)?.i);
+          expect([attr('block_size'), attr('accuracy_level'), attr('bits')]).toEqual([INT4_FORMAT.block, INT4_FORMAT.accuracyLevel, 4]);
+        }
+      }
       expect(model.graph?.node.filter((n) => n.opType === 'MatMul' && model.graph?.initializer.some((t) => t.name === n.input[1]))).toHaveLength(0);
       expect(runner.manifest.sites.length).toBe(6);
       expect(runner.manifest.dtype).toBe('float32');

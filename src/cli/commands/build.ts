@@ -48,7 +48,7 @@ export function registerBuild(program: Command): void {
     .option('--sites <list>', 'comma-separated hook sites: kinds (hook_resid_pre,hook_resid_mid,hook_resid_post) or names (blocks.3.hook_resid_post); default all', listOption('--sites', { unique: true }))
     .option('--attention <kind>', 'attention implementation: standard (left padding) or gqa (com.microsoft GroupQueryAttention, right padding)')
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
-    .option('--quantize <scheme>', 'quantize linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, block 32); hook sites stay fp32')
+    .option('--quantize <scheme>', 'quantize linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, blocks of 32 with zero points); hook sites stay fp32')
     .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
     .option('--force', 'replace an existing non-empty output directory')
     .option('--json', 'print the build summary as JSON')

@@ -38,7 +38,7 @@ export function registerInstrument(program: Command): void {
     .option('--sites <list>', 'comma-separated sites or kinds (hook_resid_pre, hook_resid_mid, hook_resid_post, blocks.3.hook_resid_post); default: all', listOption('--sites', { unique: true }))
     .option('--norm-preserving', 'give every hook site a gate that can keep the residual norm when steering')
     .option('--low-rank', 'give every hook site the low-rank map inputs V, U (h + α(hV)Uᵀ; unfed, the graph computes what it did without them)')
-    .option('--quantize <scheme>', 'quantize the fp32 linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, block 32); hook sites stay fp32')
+    .option('--quantize <scheme>', 'quantize the fp32 linear-layer weights: int8 (dynamic, per-column) or int4 (MatMulNBits, blocks of 32 with zero points); hook sites stay fp32')
     .option('--force', 'replace an existing output directory')
     .option('--json', 'print the manifest as JSON')
     .action(async (input: string, opts: InstrumentCliOptions) => {
