@@ -67,29 +67,44 @@ async function optimizedNodes(dir: string, graphs: HookGraphs | 'none'): Promise
 
 /**
  * Decode-step throughput ratio A ÷ B, interleaved at the step level: each
- * round runs `perRound` decode steps on A then on B over a fixed 16-token
- * cache, so load changes on a shared machine hit both alike. The figure is
- * the median over rounds of (B's time ÷ A's time), i.e. A's tokens/s ÷ B's.
+ * round runs a block of decode steps on A and on B over a fixed 16-token
+ * cache, alternating which goes first (A B, B A, …) so drift and warm-up
+ * hit both alike. A block is at least `perRound` steps and at least
+ * MIN_ROUND_MS of A's time (tiny models step in well under a millisecond,
+ * and a 25 ms block is dominated by GC and timer noise). The figure is the
+ * median over rounds of (B's time ÷ A's time), i.e. A's tokens/s ÷ B's.
  */
 export async function stepRatio(a: Stepper, b: Stepper, rounds: number, perRound: number): Promise<StepSummary> {
-  for (let i = 0; i < 3; i++) { await a(); await b(); }
+  const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  const block = async (f: Stepper, n: number) => {
+    const t = performance.now();
+    const c = cpu();
+    for (let i = 0; i < n; i++) await f();
+    return { wall: performance.now() - t, cpu: cpu() - c };
+  };
+  // Warm-up: both sides for at least WARMUP_MS each, which also sizes the blocks.
+  let n = 3;
+  let warm = await block(a, n);
+  await block(b, n);
+  while (warm.wall < WARMUP_MS) { n *= 2; warm = await block(a, n); await block(b, n); }
+  const per = rounds === 1 ? perRound : Math.max(perRound, Math.ceil((MIN_ROUND_MS * n) / Math.max(warm.wall, 1e-3)));
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
-  const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
   for (let r = 0; r < rounds; r++) {
-    let t = performance.now();
-    let c = cpu();
-    for (let i = 0; i < perRound; i++) await a();
-    const ta = performance.now() - t;
-    const ca = cpu() - c;
-    t = performance.now();
-    c = cpu();
-    for (let i = 0; i < perRound; i++) await b();
-    ratios.push((performance.now() - t) / ta);
-    cpuRatios.push((cpu() - c) / ca);
+    const aFirst = r % 2 === 0;
+    const first = await block(aFirst ? a : b, per);
+    const second = await block(aFirst ? b : a, per);
+    const [ta, tb] = aFirst ? [first, second] : [second, first];
+    ratios.push(tb.wall / ta.wall);
+    cpuRatios.push(tb.cpu / Math.max(ta.cpu, 1e-3));
   }
   return { ...summarize(ratios), cpu: summarize(cpuRatios) };
 }
+
+/** The shortest block of steps a round times on one side (ms). */
+const MIN_ROUND_MS = 250;
+/** The warm-up per side before the rounds (ms). */
+const WARMUP_MS = 100;
 
 export type Stepper = () => Promise<unknown>;
 
