@@ -80,13 +80,16 @@ export function render(root: string, r: RegistryFolder): string {
   ].join('\n');
 }
 
-/** The generated files whose committed text differs from what this script writes. */
+/** Whether a generated file's committed text differs from what this script writes. */
+export function isStale(root: string, r: RegistryFolder): boolean {
+  let current: string | undefined;
+  try { current = readFileSync(join(root, r.output), 'utf8'); } catch { current = undefined; }
+  return current !== render(root, r);
+}
+
+/** The generated files that are stale. */
 export function stale(root: string = REPO): string[] {
-  return REGISTRY_FOLDERS.filter((r) => {
-    let current: string | undefined;
-    try { current = readFileSync(join(root, r.output), 'utf8'); } catch { current = undefined; }
-    return current !== render(root, r);
-  }).map((r) => r.output);
+  return REGISTRY_FOLDERS.filter((r) => isStale(root, r)).map((r) => r.output);
 }
 
 function main(args: readonly string[]): number {
@@ -96,11 +99,9 @@ function main(args: readonly string[]): number {
     return out.length ? 1 : 0;
   }
   for (const r of REGISTRY_FOLDERS) {
+    if (!isStale(REPO, r)) continue;
     const text = render(REPO, r);
     const path = join(REPO, r.output);
-    let current: string | undefined;
-    try { current = readFileSync(path, 'utf8'); } catch { current = undefined; }
-    if (current === text) continue;
     writeFileSync(`${path}.tmp`, text);
     renameSync(`${path}.tmp`, path);
     console.log(`wrote ${r.output}`);
