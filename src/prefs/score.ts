@@ -19,9 +19,9 @@
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
 import pLimit from 'p-limit';
-import { asBackend } from '../backends/local.js';
-import type { Backend, BackendSteering } from '../backends/types.js';
+import type { ScoredContinuation } from '../generation/score.js';
 import type { HookedModel } from '../model/hooked-model.js';
+import type { Intervention } from '../steering/plan.js';
 import { encodePairs, type EncodedPair } from '../pairs/encode.js';
 import type { PairDataset } from '../pairs/pairs.js';
 import { checkSameVocabulary } from './compat.js';
@@ -29,9 +29,46 @@ import {
   checkCriterionParams, DEFAULT_CRITERION_PARAMS, preferenceCriteria, type CriterionParams, type PolicyLogprobs, type SideLogprobs,
 } from './criteria.js';
 
+/** A policy's steering: a plan, or anything that makes one (a Steering, which a server matches by checksum). */
+export type PolicySteering = readonly Intervention[] | { plan(): Intervention[] };
+
+/**
+ * What scoring needs of a backend; backends/ (local, openai, journaled)
+ * satisfy it. Declared here so prefs does not depend on backends.
+ */
+export interface PairScorer {
+  readonly info: { id: string; fingerprint: string | null };
+  readonly model: HookedModel | undefined;
+  prepare(needs: { scoring?: string; steering?: readonly PolicySteering[] }): Promise<void>;
+  score(request: { prompt: string | readonly number[]; continuations: readonly (readonly number[])[]; steering?: PolicySteering }): Promise<ScoredContinuation[]>;
+}
+
+const scorers = new WeakMap<HookedModel, PairScorer>();
+
+/** A model as a PairScorer (calls serialized: one onnxruntime session), or the scorer as it is. */
+function asScorer(x: HookedModel | PairScorer): PairScorer {
+  if ('score' in x && 'info' in x && 'prepare' in x) return x;
+  const model = x;
+  let s = scorers.get(model);
+  if (!s) {
+    const one = pLimit(1);
+    s = {
+      info: { id: `local:${model.dir}`, fingerprint: model.manifest.fingerprint },
+      model,
+      prepare: () => Promise.resolve(),
+      score: (r) => one(() => {
+        const plan = r.steering === undefined ? undefined : 'plan' in r.steering ? r.steering.plan() : [...r.steering];
+        return model.score(r.prompt, r.continuations, plan && plan.length > 0 ? { steering: plan } : {});
+      }),
+    };
+    scorers.set(model, s);
+  }
+  return s;
+}
+
 export interface PreferenceScoreOptions extends Partial<CriterionParams> {
   /** Steering applied to the policy only (references are always unsteered). */
-  steering?: BackendSteering;
+  steering?: PolicySteering;
   /** The tokenizer that encodes the pairs when the policy is a server (default: the policy's model). */
   tokenizer?: Pick<HookedModel, 'tokenizer'>;
   /** Pairs scored at once (default 1; a server takes several). */
@@ -83,8 +120,8 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Summed log-probs of both responses of every pair under one model or backend (optionally steered), `concurrency` pairs at once. */
-export async function pairLogprobs(target: HookedModel | Backend, pairs: readonly EncodedPair[], steering?: BackendSteering, onPair?: () => void, concurrency = 1): Promise<PolicyLogprobs[]> {
-  const backend = asBackend(target);
+export async function pairLogprobs(target: HookedModel | PairScorer, pairs: readonly EncodedPair[], steering?: PolicySteering, onPair?: () => void, concurrency = 1): Promise<PolicyLogprobs[]> {
+  const backend = asScorer(target);
   const opts = steering ? { steering } : {};
   const limit = pLimit(concurrency);
   return Promise.all(pairs.map((p) => limit(async () => {
@@ -148,13 +185,13 @@ export function summarizePreferences(policy: readonly PolicyLogprobs[], referenc
   };
 }
 
-function refOf(b: Backend): ModelRef {
+function refOf(b: PairScorer): ModelRef {
   return b.model ? { dir: b.model.dir, fingerprint: b.model.manifest.fingerprint } : { dir: b.info.id, fingerprint: b.info.fingerprint };
 }
 
-export async function scorePreferences(policyTarget: HookedModel | Backend, referenceTargets: readonly (HookedModel | Backend)[], dataset: PairDataset, options: PreferenceScoreOptions = {}): Promise<PreferenceReport> {
-  const policy = asBackend(policyTarget);
-  const references = referenceTargets.map(asBackend);
+export async function scorePreferences(policyTarget: HookedModel | PairScorer, referenceTargets: readonly (HookedModel | PairScorer)[], dataset: PairDataset, options: PreferenceScoreOptions = {}): Promise<PreferenceReport> {
+  const policy = asScorer(policyTarget);
+  const references = referenceTargets.map(asScorer);
   const params: CriterionParams = {
     beta: options.beta ?? DEFAULT_CRITERION_PARAMS.beta,
     eta: options.eta ?? DEFAULT_CRITERION_PARAMS.eta,

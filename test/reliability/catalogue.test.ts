@@ -126,7 +126,8 @@ const bon = (...rest: string[]) => () => ['bon', '--model', modelDir, '--prompt'
 const remote = (...rest: string[]) => () => bon('--backend', `openai:${keyedUrl}`, '--api-key', 'secret', '--retries', '0', ...rest)();
 /** patterns and prefs on a server (flags that need no activations), and with the reference on one. */
 const patterns = (url: () => string, ...rest: string[]) => () => ['patterns', '--prompts', W('prompts2.jsonl'), '--n', '2', '--verifier', 'quoted-speech', '--max-new-tokens', '2', '--backend', `openai:${url()}`, '--retries', '0', ...rest];
-const prefs = (...rest: string[]) => () => ['prefs', '--policy', modelDir, '--pairs', W('pairs.jsonl'), '--limit', '2', '--retries', '0', ...rest];
+const prefs = (...rest: string[]) => () => ['prefs', '--policy', modelDir, '--pairs', W('pairs.jsonl'), '--limit', '2', ...rest];
+const prefsOn = (url: () => string, ...rest: string[]) => () => prefs('--backend', `openai:${url()}`, '--retries', '0', ...rest)();
 
 const CLI: CliCase[] = [
   // Numbers parsed strictly, in range: usage errors, exit 2.
@@ -287,11 +288,11 @@ const CLI: CliCase[] = [
   ['patterns with hidden embeddings on a server', patterns(() => keyedUrl, '--strengths', 'none'), 1, /--utility hidden \(the default\) needs the model's activations, which a server does not return: give --utility minilm/],
   ['patterns steering toward a pattern on a server', patterns(() => keyedUrl, '--utility', 'minilm'), 1, /steering toward a pattern extracts a vector from the model's activations, which a server does not return: give --strengths none/],
   ['patterns with a reference backend', patterns(() => keyedUrl, '--utility', 'minilm', '--strengths', 'none', '--reference-backend', 'local'), 2, /patterns reads π_ref from the draws themselves/],
-  ['prefs on an unreachable backend', prefs('--backend', 'openai:http://127.0.0.1:9'), 1, /cannot reach the backend at http:\/\/127\.0\.0\.1:9\/v1: GET \/v1\/models failed \(ECONNREFUSED\)/],
-  ['prefs with a wrong API key', () => prefs('--backend', `openai:${keyedUrl}`, '--api-key', 'wrong')(), 1, /refused the API key \(HTTP 401\)/],
-  ['prefs on a model the server does not list', () => prefs('--backend', `openai:${keyedUrl}`, '--api-key', 'secret', '--backend-model', 'gpt-9')(), 1, /does not serve "gpt-9"/],
-  ['prefs scored on a server without log-probs', () => prefs('--backend', `openai:${bareUrl}`)(), 1, /the backend at http:.* returns no prompt log-probs .* and DPO\/RPO\/MRPO \(log π\(y \| x\) of every response\) needs log π\(y \| x\)/],
-  ['prefs with the reference on a server without log-probs', () => prefs('--reference-backend', `openai:${bareUrl}`)(), 1, /returns no prompt log-probs/],
+  ['prefs on an unreachable backend', prefsOn(() => deadUrl), 1, /cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/v1: GET \/v1\/models failed \(ECONNREFUSED\)/],
+  ['prefs with a wrong API key', prefsOn(() => keyedUrl, '--api-key', 'wrong'), 1, /refused the API key \(HTTP 401\)/],
+  ['prefs on a model the server does not list', prefsOn(() => keyedUrl, '--api-key', 'secret', '--backend-model', 'gpt-9'), 1, /does not serve "gpt-9"/],
+  ['prefs scored on a server without log-probs', prefsOn(() => bareUrl), 1, /the backend at http:.* returns no prompt log-probs .* and DPO\/RPO\/MRPO \(log π\(y \| x\) of every response\) needs log π\(y \| x\)/],
+  ['prefs with the reference on a server without log-probs', () => prefs('--reference-backend', `openai:${bareUrl}`, '--retries', '0')(), 1, /returns no prompt log-probs/],
   ['prefs with local references and a reference server', () => prefs('--reference', modelDir, '--reference-backend', `openai:${keyedUrl}`)(), 2, /--reference <dir> models are scored locally, and --reference-backend openai:… scores the server's model: give one or the other/],
   ['prefs output that exists', () => prefs('-o', W('prefs-existing'))(), 1, /output already exists: .*prefs-existing\/prefs\.json \(pass --force to overwrite\)/],
 ];
