@@ -45,8 +45,10 @@ try {
     const local = await run([...args, ...(name === 'bon' ? ['--model', dir] : []), '--backend', 'local']);
     // The policy line of prefs names the backend; everything else must match.
     const body = (s: string) => s.split('\n').filter((l) => !l.startsWith('policy ') && !l.startsWith('reference ')).join('\n');
-    process.stdout.write(`$ onnx-steer ${args.map((a) => a.replace(VECTORS, 'vectors/tinystories-656k').replace(dir, '<model>').replace(work, '.')).join(' ')} --backend openai:http://127.0.0.1:<port>\n`);
-    process.stdout.write(`${remote.out.replace(url, 'http://127.0.0.1:<port>').trimEnd()}\n`);
+    const shown = (t: string) => t.replaceAll(url, 'http://127.0.0.1:<port>').replaceAll(work, '.').replaceAll(VECTORS, 'vectors/tinystories-656k').replaceAll(dir, '<model>');
+    const quote = (a: string) => (/[\s"']/.test(a) ? `"${a}"` : a);
+    process.stdout.write(`$ onnx-steer ${args.map((a) => quote(shown(a))).join(' ')} --backend openai:http://127.0.0.1:<port>\n`);
+    process.stdout.write(`${shown(remote.out).trimEnd()}\n`);
     process.stdout.write(`(exit ${remote.code}; with --backend local: exit ${local.code}, ${body(local.out) === body(remote.out) ? 'the same output' : 'DIFFERENT output:\n' + local.out})\n\n`);
   }
 } finally {
