@@ -94,7 +94,7 @@ export {
 export { renderSvg, goldVsKlSpec, chartBundle, VEGA_LITE_MIME, compactArmsTable, tableToMarkdown, type ChartBundle } from './ab/index.js';
 
 // Preference criteria (DPO, RPO, MRPO) by forward passes, and MRPO's combined reference over a candidate pool
-export { scorePreferences, formatPreferences, type PreferenceReport, type PreferenceScoreOptions } from './prefs/score.js';
+export { scorePreferences, formatPreferences, type PreferenceReport, type PreferenceScoreOptions, type PairScorer, type PolicySteering } from './prefs/score.js';
 export { preferenceCriteria, mrpoPair, DEFAULT_CRITERION_PARAMS, type CriterionParams, type PreferenceCriteria, type SideLogprobs } from './prefs/criteria.js';
 export { mrpoPoolReference, type PoolReference } from './prefs/pool-reference.js';
 // The overoptimization study (Best-of-N vs MBR-BoN and KL-BoN over a ladder of proxies)

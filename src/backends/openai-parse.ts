@@ -5,9 +5,15 @@ export interface Choice {
   index: number;
   text: string;
   finish_reason?: string | null;
+  /** vLLM: the stop string or stop token id that ended the row, null for EOS and length. */
+  stop_reason?: string | number | null;
   logprobs?: { tokens?: string[]; token_logprobs?: (number | null)[] } | null;
-  /** vLLM: one entry per prompt token, null for the first; keys are token ids. */
-  prompt_logprobs?: (Record<string, { logprob: number }> | null)[] | null;
+  /**
+   * vLLM: one entry per prompt token, null for the first; each maps token
+   * ids to {logprob, rank, decoded_token}: the prompt's own token, plus the
+   * top-k others when prompt_logprobs = k > 0.
+   */
+  prompt_logprobs?: (Record<string, { logprob: number; rank?: number | null; decoded_token?: string | null }> | null)[] | null;
 }
 
 function tokenId(s: string): number | undefined {
@@ -29,17 +35,19 @@ export interface ChoiceTokens {
  * With `prompt`, the echoed prompt: all of `logprobs` in echo mode (its
  * first entry null), or `prompt_logprobs` in vLLM's mode.
  */
-export function choiceTokens(c: Choice, url: string, o: { prompt?: boolean; mode?: 'echo' | 'prompt_logprobs' } = {}): ChoiceTokens {
+export function choiceTokens(c: Choice, url: string, o: { prompt?: boolean; mode?: 'echo' | 'prompt_logprobs'; sent?: readonly number[] } = {}): ChoiceTokens {
   const out: ChoiceTokens = { ids: [], logprobs: [], promptOk: false, promptIds: [], promptLogprobs: [] };
   if (o.prompt && o.mode === 'prompt_logprobs') {
     const pl = c.prompt_logprobs;
     if (!Array.isArray(pl) || pl.length === 0) return out;
     out.promptOk = true;
     pl.forEach((entry, t) => {
-      if (entry === null) { out.promptLogprobs.push(null); out.promptIds.push(Number.NaN); return; }
-      const [id, v] = Object.entries(entry)[0] ?? [];
-      out.promptIds.push(Number(id));
-      out.promptLogprobs.push(t === 0 ? null : (v?.logprob ?? null));
+      if (entry === null || t === 0) { out.promptLogprobs.push(null); out.promptIds.push(Number.NaN); return; }
+      // The entry of the token that was sent (others are top-k alternatives); without `sent`, the first.
+      const want = o.sent?.[t];
+      const [id, v] = want !== undefined ? [String(want), entry[String(want)]] : (Object.entries(entry)[0] ?? []);
+      out.promptIds.push(v === undefined ? Number.NaN : Number(id));
+      out.promptLogprobs.push(typeof v?.logprob === 'number' ? v.logprob : null);
     });
     // The first prompt token has no log-prob, so vLLM gives no id for it; its id is unknown.
     return out;

@@ -6,7 +6,10 @@
  * travels in the `steering` field (remote-steering.ts); log π(y | x) is
  * scored from prompt log-probs (`echo` + `logprobs` with `max_tokens: 0`, or
  * 1 where 0 is refused, or vLLM's `prompt_logprobs`) of prompt + y sent as
- * token ids.
+ * token ids. With `prompt_logprobs` (which gives no id for the first prompt
+ * token), a text prompt's ids come from the server's `POST /tokenize` (vLLM,
+ * llama.cpp); a prompt given as ids is sent as it is. Finish reasons are
+ * mapped to the local vocabulary (openai-finish.ts).
  *
  * Retries are the client's own (maxRetries, default 4): connection errors,
  * timeouts, 408/409/429/≥ 500, exponential backoff from 0.5 s to 8 s with
@@ -24,6 +27,7 @@ import { requireActivations } from './local.js';
 import { matchVectors, steeringField, type ListedVector } from './remote-steering.js';
 import type { Backend, BackendInfo, BackendNeeds, BackendSteering, DrawRequest, DrawResult, ScoreRequest } from './types.js';
 import { choiceTokens, type Choice } from './openai-parse.js';
+import { localFinishReason } from './openai-finish.js';
 
 export interface OpenAIBackendOptions {
   /** `http://host:port` or `http://host:port/v1`. */
@@ -38,6 +42,8 @@ export interface OpenAIBackendOptions {
   timeoutMs?: number;
   /** Client retries (default 4). */
   maxRetries?: number;
+  /** End-of-sequence ids of the served model, when known locally: tell `eos` from `stop` finishes (openai-finish.ts). */
+  eosIds?: readonly number[];
 }
 
 const SCORE_CHUNK = 32;
@@ -59,8 +65,11 @@ class OpenAIBackend implements Backend {
   private listed: Promise<ListedVector[]> | undefined;
   private scoringMode: 'echo' | 'prompt_logprobs' | undefined;
   private minTokens = 0;
+  private scoringWhy: string | undefined;
+  private readonly eosIds: ReadonlySet<number> | undefined;
 
-  constructor(private readonly client: OpenAI, readonly url: string, modelName: string, concurrency: number) {
+  constructor(private readonly client: OpenAI, readonly url: string, modelName: string, concurrency: number, eosIds?: readonly number[]) {
+    this.eosIds = eosIds && eosIds.length > 0 ? new Set(eosIds) : undefined;
     this.info = { kind: 'openai', id: `openai:${url}#${modelName}`, model: modelName, fingerprint: null, architecture: null };
     this.limit = pLimit(concurrency);
   }
@@ -80,7 +89,7 @@ class OpenAIBackend implements Backend {
   async prepare(needs: BackendNeeds): Promise<void> {
     if (needs.activations) requireActivations(this, needs.activations);
     for (const s of needs.steering ?? []) await this.steeringNames(s);
-    if (needs.scoring) await this.promptIds('Once upon a time', needs.scoring);
+    if (needs.scoring) { this.scoringWhy = needs.scoring; await this.promptIds('Once upon a time', needs.scoring); }
   }
 
   private async steeringNames(s: BackendSteering | undefined): Promise<void> {
@@ -110,7 +119,8 @@ class OpenAIBackend implements Backend {
     if (choices.length !== r.n) throw new BackendRequestError(`the backend at ${this.url} returned ${choices.length} choices for n = ${r.n}`, null);
     const rows = choices.map((c, k) => {
       const { ids, logprobs } = choiceTokens(c, this.url);
-      return { index: k, seed: rowSeed(r.seed, k), text: c.text, ids, finishReason: c.finish_reason ?? 'length', logprobs: logprobs.map((x) => x ?? Number.NaN) };
+      const finishReason = localFinishReason({ finishReason: c.finish_reason, ...('stop_reason' in c ? { stopReason: c.stop_reason } : {}), ids, stop: r.stop, eosIds: this.eosIds }, this.url, k);
+      return { index: k, seed: rowSeed(r.seed, k), text: c.text, ids, finishReason, logprobs: logprobs.map((x) => x ?? Number.NaN) };
     });
     return { rows, timing: { totalMs: performance.now() - t, generatedTokens: res.usage?.completion_tokens ?? rows.reduce((s, x) => s + x.ids.length, 0), forwardPasses: 0 } };
   }
@@ -132,21 +142,23 @@ class OpenAIBackend implements Backend {
         throw err;
       }
       const choices = [...res.choices].sort((a, b) => a.index - b.index);
-      const scored = choices.every((c) => choiceTokens(c, this.url, { prompt: true, mode }).promptOk);
+      const scored = choices.length === (typeof prompts === 'string' ? 1 : prompts.length) && choices.every((c) => choiceTokens(c, this.url, { prompt: true, mode }).promptOk);
       if (scored) { this.scoringMode = mode; return { choices, promptTokens: res.usage?.prompt_tokens }; }
       if (this.scoringMode === undefined && mode === 'echo') { this.scoringMode = 'prompt_logprobs'; continue; }
       throw this.cannotScore(why);
     }
   }
 
-  private cannotScore(why: string, cause?: unknown): BackendCapabilityError {
-    return new BackendCapabilityError('scoring', `the backend at ${this.url} returns no prompt log-probs (echo + logprobs with max_tokens 0, or vLLM's prompt_logprobs), and ${why} needs log π(y | x): score on another backend (--reference-backend local)`, { cause });
+  private cannotScore(why: string, cause?: unknown, detail?: string): BackendCapabilityError {
+    const what = detail ?? 'returns no prompt log-probs (echo + logprobs with max_tokens 0, or vLLM\'s prompt_logprobs)';
+    return new BackendCapabilityError('scoring', `the backend at ${this.url} ${what}, and ${why} needs log π(y | x) (KL-BoN, the KL columns, perplexity and DPO/RPO all do): score on another backend (--reference-backend local)`, { cause });
   }
 
   private promptIds(prompt: string, why: string): Promise<number[]> {
     let p = this.prompts.get(prompt);
     if (!p) {
-      p = this.promptLogprobs(prompt, {}, why).then(({ choices, promptTokens }) => {
+      p = this.promptLogprobs(prompt, {}, why).then(async ({ choices, promptTokens }) => {
+        if (this.scoringMode === 'prompt_logprobs') return this.tokenize(prompt, why);
         let ids = choiceTokens(choices[0] as Choice, this.url, { prompt: true, mode: this.scoringMode ?? 'echo' }).promptIds;
         // Echo with max_tokens 1 lists the generated token after the prompt's.
         if (this.minTokens > 0 && this.scoringMode === 'echo') ids = ids.slice(0, promptTokens ?? ids.length - this.minTokens);
@@ -159,9 +171,20 @@ class OpenAIBackend implements Backend {
     return p;
   }
 
+  /** A text prompt's ids from POST /tokenize at the server's root (vLLM: {tokens}; llama.cpp: {tokens} from {content}). */
+  private async tokenize(prompt: string, why: string): Promise<number[]> {
+    const root = this.url.replace(/\/v1$/, '');
+    const res = await this.call('POST /tokenize', () => this.client.post(`${root}/tokenize`, { body: { model: this.info.model, prompt, content: prompt, add_special_tokens: true } }) as Promise<{ tokens?: unknown }>)
+      .catch((err: unknown) => { throw err instanceof BackendRequestError && err.status === 404 ? this.cannotScore(why, err, 'it answers prompt_logprobs but has no POST /tokenize for the prompt\'s ids') : err; });
+    const ids = res.tokens;
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((x) => Number.isInteger(x))) throw this.cannotScore(why, undefined, 'POST /tokenize returned no token ids');
+    return ids as number[];
+  }
+
   async score(r: ScoreRequest): Promise<ScoredContinuation[]> {
-    const why = 'scoring log π(y | x)';
-    const pids = await this.promptIds(r.prompt, why);
+    const why = this.scoringWhy ?? 'scoring';
+    if (typeof r.prompt !== 'string' && r.prompt.length === 0) throw new InvalidArgumentError('score() needs a non-empty prompt');
+    const pids = typeof r.prompt === 'string' ? await this.promptIds(r.prompt, why) : [...r.prompt];
     await this.steeringNames(r.steering);
     const steering = steeringField(r.steering, this.names, `the backend at ${this.url}`, pids.length);
     const out: ScoredContinuation[] = r.continuations.map((c) => ({ ids: [...c], tokenLogprobs: [], logprob: 0 }));
@@ -172,7 +195,10 @@ class OpenAIBackend implements Backend {
       const { choices } = await this.promptLogprobs(rows.map((i) => [...pids, ...(r.continuations[i] as readonly number[])]), steering ? { steering } : {}, why);
       rows.forEach((i, k) => {
         const c = r.continuations[i] as readonly number[];
-        const lp = choiceTokens(choices[k] as Choice, this.url, { prompt: true, mode: this.scoringMode ?? 'echo' }).promptLogprobs.slice(pids.length, pids.length + c.length);
+        const sent = [...pids, ...c];
+        const got = choiceTokens(choices[k] as Choice, this.url, { prompt: true, mode: this.scoringMode ?? 'echo', sent });
+        if (this.scoringMode === 'echo' && got.promptIds.slice(0, sent.length).some((x, t) => x !== sent[t])) throw new BackendRequestError(`the backend at ${this.url} echoed other token ids than the ones sent for scoring`, null);
+        const lp = got.promptLogprobs.slice(pids.length, pids.length + c.length);
         if (lp.length !== c.length || lp.some((x) => x === null)) throw this.cannotScore(why);
         const row = out[i] as ScoredContinuation;
         row.tokenLogprobs = lp as number[];
@@ -201,5 +227,5 @@ export async function openaiBackend(o: OpenAIBackendOptions): Promise<Backend> {
   const model = o.model ?? (ids.length === 1 ? ids[0] : undefined);
   if (model === undefined) throw new BackendCapabilityError('model', `the backend at ${url} serves ${ids.length === 0 ? 'no models' : `several models (${ids.join(', ')})`}: name one with --backend-model`);
   if (!ids.includes(model)) throw new BackendCapabilityError('model', `the backend at ${url} does not serve "${model}" (GET /v1/models lists ${ids.join(', ') || 'nothing'})`);
-  return new OpenAIBackend(client, url, model, concurrency);
+  return new OpenAIBackend(client, url, model, concurrency, o.eosIds);
 }

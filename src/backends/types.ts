@@ -34,6 +34,7 @@ export interface DrawnRow {
   seed: number;
   text: string;
   ids: number[];
+  /** The local vocabulary of reasons: `eos` (an end-of-sequence token), `stop` (a stop string), `length`; see openai-finish.ts for servers. */
   finishReason: string;
   /** log π(y_t | …) per token under the sampling model's raw logits (steered when steering). */
   logprobs: number[];
@@ -45,7 +46,8 @@ export interface DrawResult {
 }
 
 export interface ScoreRequest {
-  prompt: string;
+  /** The prompt as text (tokenized by the backend, special tokens added) or as token ids, sent as they are. */
+  prompt: string | readonly number[];
   continuations: readonly (readonly number[])[];
   steering?: BackendSteering;
 }

@@ -92,6 +92,8 @@ async function open(spec: BackendSpec, model: string | undefined, opts: BackendC
     concurrency: opts.concurrency ?? 4,
     ...(opts.requestTimeout !== undefined ? { timeoutMs: Math.round(opts.requestTimeout * 1000) } : {}),
     ...(opts.retries !== undefined ? { maxRetries: opts.retries } : {}),
+    // The local model's end-of-sequence ids tell `eos` from `stop` finishes (the server must share the tokenizer, as a reference does).
+    ...(local ? { eosIds: local.tokenizer.eosIds } : {}),
   });
 }
 

@@ -35,7 +35,10 @@ export interface EncodedPair {
 
 interface Context { text: string; chat: boolean }
 
-function contextOf(model: HookedModel, parts: { system?: string; instruction?: string; prompt?: string }): Context {
+/** What encoding needs of a model: its tokenizer (a HookedModel, or a tokenizer loaded alone). */
+export type Encoder = Pick<HookedModel, 'tokenizer'>;
+
+function contextOf(model: Encoder, parts: { system?: string; instruction?: string; prompt?: string }): Context {
   const { system, instruction, prompt } = parts;
   if (model.tokenizer.hasChatTemplate) {
     const sys = [system, instruction].filter((s): s is string => s !== undefined && s.length > 0).join('\n');
@@ -47,11 +50,11 @@ function contextOf(model: HookedModel, parts: { system?: string; instruction?: s
   return { text: [system, instruction, prompt].filter((s): s is string => s !== undefined && s.length > 0).join('\n'), chat: false };
 }
 
-function encodeText(model: HookedModel, text: string, chat: boolean): number[] {
+function encodeText(model: Encoder, text: string, chat: boolean): number[] {
   return model.tokenizer.encode(text, { addSpecialTokens: !chat });
 }
 
-function encodeSide(model: HookedModel, ctx: Context, response: string): { text: EncodedText; prompt: number[]; continuation: number[] } {
+function encodeSide(model: Encoder, ctx: Context, response: string): { text: EncodedText; prompt: number[]; continuation: number[] } {
   const sep = ctx.chat || ctx.text.length === 0 || /\s$/.test(ctx.text) || /^\s/.test(response) ? '' : ' ';
   const ids = encodeText(model, ctx.text + sep + response, ctx.chat);
   const ctxIds = encodeText(model, ctx.text, ctx.chat);
@@ -66,7 +69,7 @@ function encodeSide(model: HookedModel, ctx: Context, response: string): { text:
   return { text: { ids, responseStart: start }, prompt: ids.slice(0, start), continuation: ids.slice(start) };
 }
 
-export function encodePair(model: HookedModel, pair: ContrastPair): EncodedPair {
+export function encodePair(model: Encoder, pair: ContrastPair): EncodedPair {
   if (pair.response !== undefined) {
     // Instruction contrast: one response under a good and a bad instruction.
     const p = encodeSide(model, contextOf(model, { system: pair.system, instruction: pair.chosen, prompt: pair.prompt }), pair.response);
@@ -80,7 +83,7 @@ export function encodePair(model: HookedModel, pair: ContrastPair): EncodedPair 
 }
 
 /** Encodes every pair of a dataset for a model. */
-export function encodePairs(model: HookedModel, dataset: PairDataset): EncodedPair[] {
+export function encodePairs(model: Encoder, dataset: PairDataset): EncodedPair[] {
   return dataset.pairs.map((p) => {
     try {
       return encodePair(model, p);

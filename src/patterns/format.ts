@@ -20,12 +20,18 @@ export function formatPatterns(r: PatternReport): string {
     '|---|---:|---|',
     ...Object.entries(r.selectors).map(([name, v]) => `| ${name} | ${pct(v.success)} | ${ci(v.ci)} |`),
     '',
+  ];
+  if (r.steering.site === null) {
+    lines.push(`Steering toward pattern ${r.steering.bestPattern}: not measured (it needs the model's activations; --strengths none).`);
+    return lines.join('\n');
+  }
+  lines.push(
     `Steering toward pattern ${r.steering.bestPattern} (mean-diff of its training activations at ${r.steering.site} against the others), held-out prompts, same seeds:`,
     '',
     '| strength | success | 95% CI |',
     '|---:|---:|---|',
     `| 0 (unsteered) | ${pct(r.steering.baseline.success)} | ${ci(r.steering.baseline.ci)} |`,
     ...r.steering.strengths.map((x) => `| ${x.strength} | ${pct(x.success)} | ${ci(x.ci)} |`),
-  ];
+  );
   return lines.join('\n');
 }

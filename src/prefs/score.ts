@@ -10,10 +10,18 @@
  * model scores the same ids, so references must share the tokenizer (checked).
  * For every pair and model: the summed log π(y|x) of the chosen and of the
  * rejected response (score(), one batched call per pair and model).
+ *
+ * Policy and references are models or backends (backends/): on a server
+ * (onnx-steer serve, vLLM) the same token ids are scored through its prompt
+ * log-probs; the pairs are then encoded with `options.tokenizer` (the
+ * tokenizer the server's model shares), and `concurrency` pairs are scored at
+ * once.
  */
 import { InvalidArgumentError, InvalidDataError } from '../errors.js';
+import pLimit from 'p-limit';
+import type { ScoredContinuation } from '../generation/score.js';
 import type { HookedModel } from '../model/hooked-model.js';
-import type { SteeringPlan } from '../steering/plan.js';
+import type { Intervention } from '../steering/plan.js';
 import { encodePairs, type EncodedPair } from '../pairs/encode.js';
 import type { PairDataset } from '../pairs/pairs.js';
 import { checkSameVocabulary } from './compat.js';
@@ -21,9 +29,50 @@ import {
   checkCriterionParams, DEFAULT_CRITERION_PARAMS, preferenceCriteria, type CriterionParams, type PolicyLogprobs, type SideLogprobs,
 } from './criteria.js';
 
+/** A policy's steering: a plan, or anything that makes one (a Steering, which a server matches by checksum). */
+export type PolicySteering = readonly Intervention[] | { plan(): Intervention[] };
+
+/**
+ * What scoring needs of a backend; backends/ (local, openai, journaled)
+ * satisfy it. Declared here so prefs does not depend on backends.
+ */
+export interface PairScorer {
+  readonly info: { id: string; fingerprint: string | null };
+  readonly model: HookedModel | undefined;
+  prepare(needs: { scoring?: string; steering?: readonly PolicySteering[] }): Promise<void>;
+  score(request: { prompt: string | readonly number[]; continuations: readonly (readonly number[])[]; steering?: PolicySteering }): Promise<ScoredContinuation[]>;
+}
+
+const scorers = new WeakMap<HookedModel, PairScorer>();
+
+/** A model as a PairScorer (calls serialized: one onnxruntime session), or the scorer as it is. */
+function asScorer(x: HookedModel | PairScorer): PairScorer {
+  if ('score' in x && 'info' in x && 'prepare' in x) return x;
+  const model = x;
+  let s = scorers.get(model);
+  if (!s) {
+    const one = pLimit(1);
+    s = {
+      info: { id: `local:${model.dir}`, fingerprint: model.manifest.fingerprint },
+      model,
+      prepare: () => Promise.resolve(),
+      score: (r) => one(() => {
+        const plan = r.steering === undefined ? undefined : 'plan' in r.steering ? r.steering.plan() : [...r.steering];
+        return model.score(r.prompt, r.continuations, plan && plan.length > 0 ? { steering: plan } : {});
+      }),
+    };
+    scorers.set(model, s);
+  }
+  return s;
+}
+
 export interface PreferenceScoreOptions extends Partial<CriterionParams> {
   /** Steering applied to the policy only (references are always unsteered). */
-  steering?: SteeringPlan;
+  steering?: PolicySteering;
+  /** The tokenizer that encodes the pairs when the policy is a server (default: the policy's model). */
+  tokenizer?: Pick<HookedModel, 'tokenizer'>;
+  /** Pairs scored at once (default 1; a server takes several). */
+  concurrency?: number;
   /** A label for the steering in the report, e.g. `joy × 1.5`. */
   steeringLabel?: string;
   onProgress?: (done: number, total: number) => void;
@@ -40,8 +89,10 @@ export interface PairPreferenceScore {
 }
 
 export interface ModelRef {
+  /** The model directory, or the backend's id (`openai:<url>#<model>`). */
   dir: string;
-  fingerprint: string;
+  /** null for a server's model. */
+  fingerprint: string | null;
 }
 
 export interface PreferenceReport {
@@ -68,29 +119,29 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Summed log-probs of both responses of every pair under one model (optionally steered). */
-export async function pairLogprobs(model: HookedModel, pairs: readonly EncodedPair[], steering?: SteeringPlan, onPair?: () => void): Promise<PolicyLogprobs[]> {
-  const out: PolicyLogprobs[] = [];
+/** Summed log-probs of both responses of every pair under one model or backend (optionally steered), `concurrency` pairs at once. */
+export async function pairLogprobs(target: HookedModel | PairScorer, pairs: readonly EncodedPair[], steering?: PolicySteering, onPair?: () => void, concurrency = 1): Promise<PolicyLogprobs[]> {
+  const backend = asScorer(target);
   const opts = steering ? { steering } : {};
-  for (const p of pairs) {
+  const limit = pLimit(concurrency);
+  return Promise.all(pairs.map((p) => limit(async () => {
     let chosen: number; let rejected: number;
     if (sameIds(p.prompt.pos, p.prompt.neg)) {
-      const [a, b] = await model.score(p.prompt.pos, [p.continuation.pos, p.continuation.neg], opts);
+      const [a, b] = await backend.score({ prompt: p.prompt.pos, continuations: [p.continuation.pos, p.continuation.neg], ...opts });
       chosen = a?.logprob ?? NaN; rejected = b?.logprob ?? NaN;
     } else {
       // The boundary token differs between the two texts: each side has its own prompt ids.
-      const [a] = await model.score(p.prompt.pos, [p.continuation.pos], opts);
-      const [b] = await model.score(p.prompt.neg, [p.continuation.neg], opts);
+      const [a] = await backend.score({ prompt: p.prompt.pos, continuations: [p.continuation.pos], ...opts });
+      const [b] = await backend.score({ prompt: p.prompt.neg, continuations: [p.continuation.neg], ...opts });
       chosen = a?.logprob ?? NaN; rejected = b?.logprob ?? NaN;
     }
-    out.push({ chosen, rejected, chosenTokens: p.continuation.pos.length, rejectedTokens: p.continuation.neg.length });
     onPair?.();
-  }
-  return out;
+    return { chosen, rejected, chosenTokens: p.continuation.pos.length, rejectedTokens: p.continuation.neg.length };
+  })));
 }
 
 /** Encodes a dataset of response pairs for preference scoring (instruction contrasts are refused). */
-export function encodePreferencePairs(model: HookedModel, dataset: PairDataset): EncodedPair[] {
+export function encodePreferencePairs(model: Pick<HookedModel, 'tokenizer'>, dataset: PairDataset): EncodedPair[] {
   if (dataset.kind !== 'responses') {
     throw new InvalidDataError(`${dataset.source}: preference criteria need chosen/rejected responses; this file holds instruction contrasts ("response" lines)`);
   }
@@ -134,7 +185,13 @@ export function summarizePreferences(policy: readonly PolicyLogprobs[], referenc
   };
 }
 
-export async function scorePreferences(policy: HookedModel, references: readonly HookedModel[], dataset: PairDataset, options: PreferenceScoreOptions = {}): Promise<PreferenceReport> {
+function refOf(b: PairScorer): ModelRef {
+  return b.model ? { dir: b.model.dir, fingerprint: b.model.manifest.fingerprint } : { dir: b.info.id, fingerprint: b.info.fingerprint };
+}
+
+export async function scorePreferences(policyTarget: HookedModel | PairScorer, referenceTargets: readonly (HookedModel | PairScorer)[], dataset: PairDataset, options: PreferenceScoreOptions = {}): Promise<PreferenceReport> {
+  const policy = asScorer(policyTarget);
+  const references = referenceTargets.map(asScorer);
   const params: CriterionParams = {
     beta: options.beta ?? DEFAULT_CRITERION_PARAMS.beta,
     eta: options.eta ?? DEFAULT_CRITERION_PARAMS.eta,
@@ -142,19 +199,26 @@ export async function scorePreferences(policy: HookedModel, references: readonly
   };
   checkCriterionParams(params);
   if (references.length === 0) throw new InvalidArgumentError('give at least one reference model');
-  for (const ref of references) checkSameVocabulary(policy, ref);
-  const pairs = encodePreferencePairs(policy, dataset);
+  for (const ref of references) if (policy.model && ref.model) checkSameVocabulary(policy.model, ref.model);
+  const tokenizer = policy.model ?? options.tokenizer;
+  if (!tokenizer) throw new InvalidArgumentError(`the policy ${policy.info.id} is a server: give the tokenizer its model shares (options.tokenizer) to encode the pairs`);
+  const pairs = encodePreferencePairs(tokenizer, dataset);
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
+  const why = 'DPO/RPO/MRPO (log π(y | x) of every response)';
+  await policy.prepare({ scoring: why, ...(options.steering ? { steering: [options.steering] } : {}) });
+  for (const ref of references) if (ref !== policy) await ref.prepare({ scoring: why });
   const total = pairs.length * (1 + references.length);
   let done = 0;
   const tick = () => { done++; options.onProgress?.(done, total); };
-  const policyScores = await pairLogprobs(policy, pairs, options.steering, tick);
+  const policyScores = await pairLogprobs(policy, pairs, options.steering, tick, concurrency);
   const refScores: PolicyLogprobs[][] = [];
-  for (const ref of references) refScores.push(await pairLogprobs(ref, pairs, undefined, tick));
+  for (const ref of references) refScores.push(await pairLogprobs(ref, pairs, undefined, tick, concurrency));
   const summary = summarizePreferences(policyScores, refScores, params);
   const report: Omit<PreferenceReport, 'findings'> = {
     ...params,
-    policy: { dir: policy.dir, fingerprint: policy.manifest.fingerprint, steering: options.steering ? (options.steeringLabel ?? 'steered') : null },
-    references: references.map((r) => ({ dir: r.dir, fingerprint: r.manifest.fingerprint })),
+    policy: { ...refOf(policy), steering: options.steering ? (options.steeringLabel ?? 'steered') : null },
+    references: references.map(refOf),
     dataset: { source: dataset.source, sha256: dataset.sha256, pairs: pairs.length },
     pairs: pairs.map((p, i) => ({
       index: i, line: p.line,

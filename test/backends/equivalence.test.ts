@@ -50,10 +50,21 @@ describe('openai backend = local backend', () => {
         expect(got.rows.map((r) => r.ids)).toEqual(local.rows.map((r) => r.ids));
         expect(got.rows.map((r) => r.text)).toEqual(local.rows.map((r) => r.text));
         expect(got.rows.map((r) => r.seed)).toEqual(local.rows.map((r) => r.seed));
+        expect(got.rows.map((r) => r.finishReason)).toEqual(local.rows.map((r) => r.finishReason));
         got.rows.forEach((r, i) => r.logprobs.forEach((lp, t) => expect(lp).toBeCloseTo(local.rows[i]?.logprobs[t] ?? NaN, 4)));
       }
     }
   });
+
+  it('reports the finish reasons the local backend reports: eos where a row ended at EOS, not the server\'s stop', async () => {
+    const req = { prompt: 'The end.', n: 8, temperature: 1, topP: 1, maxNewTokens: 160, seed: 11 };
+    const local = await model.generate(req.prompt, { n: 8, temperature: 1, maxNewTokens: 160, seed: 11 });
+    const got = await remote.draw(req);
+    expect(got.rows.map((r) => r.ids)).toEqual(local.rows.map((r) => r.ids));
+    expect(got.rows.map((r) => r.finishReason)).toEqual(local.rows.map((r) => r.finishReason));
+    expect(got.rows.some((r) => r.finishReason === 'eos')).toBe(true);
+    expect(got.rows.every((r) => r.finishReason === 'eos' || r.finishReason === 'length')).toBe(true);
+  }, 120_000);
 
   it('scores log π(y | x) like score(), unsteered and steered at every position or only generated ones', async () => {
     const ys = [[300, 301, 302], [40], [7, 8, 9, 10, 11]];

@@ -163,6 +163,8 @@ describe('onnx-steer patterns on the default model', () => {
     writeFileSync(mod, 'export default () => { throw new Error("no"); };\n');
     const bad = join(work.path, 'bad');
     await expect(cli('patterns', '--model', model, '--threads', '1', '--prompts', prompts, '--n', '2', '--clusters', '2', '--verifier', mod, '--max-new-tokens', '8', '-o', bad)).rejects.toThrow(RewardModuleError);
-    expect(existsSync(bad)).toBe(false);
+    // No report; the draws that arrived stay in the run's journal, so a rerun resumes.
+    expect(existsSync(join(bad, 'report.json'))).toBe(false);
+    expect(existsSync(join(bad, 'report.md'))).toBe(false);
   });
 });

@@ -106,6 +106,8 @@ beforeAll(async () => {
   writeFileSync(W('prompts2.jsonl'), '{"prompt": "Once upon a time"}\n{"prompt": "One day"}\n');
   mkdirSync(W('study-existing'));
   writeFileSync(join(W('study-existing'), 'results.json'), '{}');
+  mkdirSync(W('prefs-existing'));
+  writeFileSync(join(W('prefs-existing'), 'prefs.json'), '{}');
 }, 300_000);
 
 afterAll(async () => {
@@ -126,6 +128,10 @@ const studyOn = (...rest: string[]) => () => ['study', '--model', modelDir, '--p
 const prefs = (...rest: string[]) => () => ['prefs', '--policy', modelDir, '--pairs', PAIRS, ...rest];
 const bon = (...rest: string[]) => () => ['bon', '--model', modelDir, '--prompt', 'Once', '--reward', 'afinn', '--n', '2', '--max-new-tokens', '2', '--utility', 'rouge-l', ...rest];
 const remote = (...rest: string[]) => () => bon('--backend', `openai:${keyedUrl}`, '--api-key', 'secret', '--retries', '0', ...rest)();
+/** patterns and prefs on a server (flags that need no activations), and with the reference on one. */
+const patterns = (url: () => string, ...rest: string[]) => () => ['patterns', '--prompts', W('prompts2.jsonl'), '--n', '2', '--verifier', 'quoted-speech', '--max-new-tokens', '2', '--backend', `openai:${url()}`, '--retries', '0', ...rest];
+const prefsSmall = (...rest: string[]) => () => ['prefs', '--policy', modelDir, '--pairs', W('pairs.jsonl'), '--limit', '2', ...rest];
+const prefsOn = (url: () => string, ...rest: string[]) => () => prefsSmall('--backend', `openai:${url()}`, '--retries', '0', ...rest)();
 
 const CLI: CliCase[] = [
   // Numbers parsed strictly, in range: usage errors, exit 2.
@@ -321,6 +327,19 @@ const CLI: CliCase[] = [
   ['a vector the server does not list', remote('--vector', `${W('scaled-joy.json')}=2`), 1, /lists no steering vector matching "joy[^"]*" \(checksum sha256:/],
   ['the hidden utility on a server', remote('--utility', 'hidden'), 1, /needs the model's activations, which openai:http:.* does not return/],
   ['KL-BoN scored on a server without log-probs', () => bon('--method', 'kl-bon', '--beta', '1', '--reference-backend', `openai:${bareUrl}`, '--retries', '0')(), 1, /returns no prompt log-probs .* and kl-bon \(log π_ref\) needs log π\(y \| x\)/],
+  ['patterns on an unreachable backend', patterns(() => deadUrl, '--utility', 'minilm', '--strengths', 'none'), 1, /cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/v1: GET \/v1\/models failed \(ECONNREFUSED\)/],
+  ['patterns with a wrong API key', patterns(() => keyedUrl, '--utility', 'minilm', '--strengths', 'none', '--api-key', 'wrong'), 1, /refused the API key \(HTTP 401\)/],
+  ['patterns on a model the server does not list', patterns(() => keyedUrl, '--utility', 'minilm', '--strengths', 'none', '--api-key', 'secret', '--backend-model', 'gpt-9'), 1, /does not serve "gpt-9" \(GET \/v1\/models lists tinystories-656k\)/],
+  ['patterns with hidden embeddings on a server', patterns(() => keyedUrl, '--strengths', 'none'), 1, /--utility hidden \(the default\) needs the model's activations, which a server does not return: give --utility minilm/],
+  ['patterns steering toward a pattern on a server', patterns(() => keyedUrl, '--utility', 'minilm'), 1, /steering toward a pattern extracts a vector from the model's activations, which a server does not return: give --strengths none/],
+  ['patterns with a reference backend', patterns(() => keyedUrl, '--utility', 'minilm', '--strengths', 'none', '--reference-backend', 'local'), 2, /patterns reads π_ref from the draws themselves/],
+  ['prefs on an unreachable backend', prefsOn(() => deadUrl), 1, /cannot reach the backend at http:\/\/127\.0\.0\.1:\d+\/v1: GET \/v1\/models failed \(ECONNREFUSED\)/],
+  ['prefs with a wrong API key', prefsOn(() => keyedUrl, '--api-key', 'wrong'), 1, /refused the API key \(HTTP 401\)/],
+  ['prefs on a model the server does not list', prefsOn(() => keyedUrl, '--api-key', 'secret', '--backend-model', 'gpt-9'), 1, /does not serve "gpt-9"/],
+  ['prefs scored on a server without log-probs', prefsOn(() => bareUrl), 1, /the backend at http:.* returns no prompt log-probs .* and DPO\/RPO\/MRPO \(log π\(y \| x\) of every response\) needs log π\(y \| x\)/],
+  ['prefs with the reference on a server without log-probs', () => prefsSmall('--reference-backend', `openai:${bareUrl}`, '--retries', '0')(), 1, /returns no prompt log-probs/],
+  ['prefs with local references and a reference server', () => prefsSmall('--reference', modelDir, '--reference-backend', `openai:${keyedUrl}`)(), 2, /--reference <dir> models are scored locally, and --reference-backend openai:… scores the server's model: give one or the other/],
+  ['prefs output that exists', () => prefsSmall('-o', W('prefs-existing'))(), 1, /output already exists: .*prefs-existing\/prefs\.json \(pass --force to overwrite\)/],
 ];
 
 describe('bad-input catalogue: CLI', () => {

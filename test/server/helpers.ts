@@ -10,8 +10,10 @@ export const MODEL = 'tinystories-656k';
 
 export interface Running { server: SteeringServer; url: string; client: OpenAI; close: () => Promise<void> }
 
-export async function startServer(model: HookedModel, options: ServerOptions = {}): Promise<Running> {
-  const server = createServer(model, { modelName: MODEL, vectors: VECTORS, ...options });
+export async function startServer(model: HookedModel, options: ServerOptions & { onApp?: (app: SteeringServer['app']) => void } = {}): Promise<Running> {
+  const { onApp, ...serverOptions } = options;
+  const server = createServer(model, { modelName: MODEL, vectors: VECTORS, ...serverOptions });
+  onApp?.(server.app);
   const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: options.apiKey ?? 'unused', maxRetries: 0, timeout: 30_000 });
   return { server, url, client, close: () => server.shutdown(0) };

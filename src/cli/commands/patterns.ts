@@ -1,21 +1,29 @@
-/** `onnx-steer patterns`: RLVR reasoning-pattern selection with a verifier. */
-import { writeFileSync } from 'node:fs';
+/**
+ * `onnx-steer patterns`: RLVR reasoning-pattern selection with a verifier.
+ * Samples come from `--backend` (local, or an OpenAI-compatible server);
+ * hidden embeddings and the steering toward a pattern need the local model
+ * (on a server: `--utility minilm --strengths none`). With `-o`, every draw
+ * goes to a journal in the folder, so an interrupted run resumes.
+ */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readPrompts } from '../../pairs/prompts.js';
 import { MiniLMEmbedder } from '../../embed/minilm.js';
-import { UsageError } from '../../errors.js';
-import { writeDirectoryAtomically } from '../../files/directory.js';
+import { BackendCapabilityError, OutputExistsError, UsageError } from '../../errors.js';
+import type { Journal } from '../../backends/journal.js';
+import { hashOf } from '../../backends/journal.js';
+import { writeFilesInterruptibly } from '../../files/fs.js';
 import { formatPatterns } from '../../patterns/format.js';
 import { runPatterns, type PatternReport } from '../../patterns/run.js';
 import { parseReward } from '../../rewards/parse.js';
-import { guardOutput } from '../../files/fs.js';
 import { parseNumberListOption, parseNumberText, QUANTITIES } from '../../validate/index.js';
 import { parseFloatOption, parseIntOption, printJson } from '../common.js';
+import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions } from '../backend-options.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
 import { progressFor } from '../progress.js';
 
-interface PatternsCliOptions extends ModelCliOptions {
+interface PatternsCliOptions extends ModelCliOptions, BackendCliOptions {
   prompts?: string;
   n: number;
   verifier?: string;
@@ -57,10 +65,11 @@ export function registerPatterns(program: Command): void {
     .option('--seed <n>', 'base seed', parseIntOption('--seed'), 0)
     .option('--temperature <t>', 'sampling temperature', parseFloatOption('--temperature'), 1)
     .option('--max-new-tokens <n>', 'tokens per sample', parseIntOption('--max-new-tokens'), 48)
-    .option('--strengths <list>', 'strengths of the best-pattern vector to measure', '1,2')
-    .option('-o, --output <dir>', 'report directory (report.json, report.md)')
-    .option('--force', 'replace the report directory')
-    .option('--json', 'print one JSON document')
+    .option('--strengths <list>', 'strengths of the best-pattern vector to measure, or none (needs the local model)', '1,2')
+    .option('-o, --output <dir>', 'report directory (report.json, report.md, and the journal that makes an interrupted run resumable)')
+    .option('--force', 'overwrite an existing report in the directory')
+    .option('--json', 'print one JSON document');
+  addBackendOptions(cmd)
     .action(async (opts: PatternsCliOptions) => {
       if (!opts.prompts) throw new UsageError('--prompts <file> is required');
       if (!opts.verifier) throw new UsageError('--verifier <spec> is required');
@@ -71,8 +80,14 @@ export function registerPatterns(program: Command): void {
       if (opts.method !== 'kmeans' && opts.method !== 'agglomerative') throw new UsageError(`--method must be kmeans or agglomerative, got "${opts.method}"`);
       if (opts.utility !== 'hidden' && opts.utility !== 'minilm') throw new UsageError(`--utility must be hidden or minilm, got "${opts.utility}"`);
       if (opts.beta < 0) throw new UsageError(`--beta must be ≥ 0, got ${opts.beta}`);
-      const strengths = parseNumberListOption('--strengths', opts.strengths, QUANTITIES.strength.rule);
-      if (opts.output) guardOutput(opts.output, opts.force === true);
+      const strengths = opts.strengths.trim() === 'none' ? [] : parseNumberListOption('--strengths', opts.strengths, QUANTITIES.strength.rule);
+      const specs = checkBackendOptions(opts);
+      if (specs.policy.kind === 'openai' && opts.utility === 'hidden') throw new BackendCapabilityError('activations', `--utility hidden${cmd.getOptionValueSource('utility') === 'default' ? ' (the default)' : ''} needs the model's activations, which a server does not return: give --utility minilm, or use --backend local`);
+      if (specs.policy.kind === 'openai' && strengths.length > 0) throw new BackendCapabilityError('activations', 'steering toward a pattern extracts a vector from the model\'s activations, which a server does not return: give --strengths none, or use --backend local');
+      if (specs.policy.kind === 'openai' && opts.site !== undefined) throw new UsageError('--site names a hook site of the local model; with --backend openai:… no activations are read');
+      if (opts.referenceBackend !== undefined) throw new UsageError('patterns reads π_ref from the draws themselves (their log-probs): --reference-backend does not apply; give --backend');
+      const report = opts.output ? join(opts.output, 'report.json') : undefined;
+      if (report && existsSync(report) && opts.force !== true) throw new OutputExistsError(report);
       const prompts = readPrompts(opts.prompts);
       // Patterns are clusters of the pooled training candidates (training prompts × N), so k may exceed N.
       const pooled = Math.ceil(prompts.length / 2) * opts.n;
@@ -80,28 +95,33 @@ export function registerPatterns(program: Command): void {
         throw new UsageError(`--clusters ${clusters} is more than the ${pooled} pooled training candidates (${Math.ceil(prompts.length / 2)} training prompts × --n ${opts.n}); patterns are clustered over all training prompts' candidates together`);
       }
       const progress = progressFor('patterns');
-      const model = await loadModel(opts, progress);
+      const model = specs.needsLocal || opts.model ? await loadModel(opts, progress) : undefined;
+      let journal: Journal | undefined;
       try {
-        const verifier = await parseReward(opts.verifier.startsWith('verifier:') ? opts.verifier : `verifier:${opts.verifier}`, { model });
+        const verifier = await parseReward(opts.verifier.startsWith('verifier:') ? opts.verifier : `verifier:${opts.verifier}`, model ? { model } : {});
+        const args = {
+          command: 'patterns', model: specs.needsLocal ? model?.dir : null, prompts: hashOf(prompts), n: opts.n, verifier: opts.verifier, clusters, method: opts.method, utility: opts.utility,
+          beta: opts.beta, site: opts.site ?? null, seed: opts.seed, temperature: opts.temperature, maxNewTokens: opts.maxNewTokens, strengths,
+        };
+        const backends = await openBackends(opts, model, opts.output ? { dir: opts.output, args } : undefined);
+        journal = backends.journal;
+        const note = resumeNote(journal);
+        if (note) process.stderr.write(note);
         const embedder = opts.utility === 'minilm' ? await MiniLMEmbedder.load() : undefined;
-        const report = await runPatterns(model, {
+        const result = await runPatterns(backends.policy, {
           prompts, n: opts.n, verifier, clusters, method: opts.method, utility: opts.utility, beta: opts.beta, seed: opts.seed,
-          temperature: opts.temperature, maxNewTokens: opts.maxNewTokens, strengths,
+          temperature: opts.temperature, maxNewTokens: opts.maxNewTokens, strengths, concurrency: backends.concurrency,
           ...(opts.site ? { site: opts.site } : {}), ...(embedder ? { embedder } : {}), onProgress: (m: string) => progress.message(m),
         });
-        const doc = patternsJson(report);
-        const text = formatPatterns(report);
-        if (opts.output) {
-          await writeDirectoryAtomically(opts.output, { force: opts.force === true }, (tmp) => {
-            writeFileSync(join(tmp, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`);
-            writeFileSync(join(tmp, 'report.md'), `${text}\n`);
-            return Promise.resolve();
-          });
-        }
+        const doc = { ...patternsJson(result), backend: backends.policy.info.id };
+        const text = formatPatterns(result);
+        if (opts.output) await writeFilesInterruptibly([[join(opts.output, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`], [join(opts.output, 'report.md'), `${text}\n`]]);
         if (opts.json) printJson(doc);
         else process.stdout.write(`${text}\n${opts.output ? `wrote ${opts.output}\n` : ''}`);
       } finally {
-        await model.dispose();
+        progress.stop();
+        journal?.close();
+        await model?.dispose();
       }
     });
 }

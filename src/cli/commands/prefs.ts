@@ -4,9 +4,24 @@
  * passes. `--policy` and `--reference` take hooked model directories or
  * Hugging Face checkpoints (built once into the cache); both default to the
  * default model.
+ *
+ * `--backend openai:<url>` scores the policy on a server (its prompt
+ * log-probs; `--policy` then only names the tokenizer the server's model
+ * shares, which encodes the pairs); `--reference-backend` scores the
+ * reference there too (default: the policy's server when --backend is one
+ * and no --reference is given). With `-o`, prefs.json is written there and
+ * every score goes to a journal, so an interrupted run resumes.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { journaled } from '../../backends/journaled.js';
+import { hashOf, type Journal } from '../../backends/journal.js';
+import { localBackend } from '../../backends/local.js';
+import type { Backend } from '../../backends/types.js';
+import { OutputExistsError, UsageError } from '../../errors.js';
+import { atomicWriteFile } from '../../files/fs.js';
+import { TextTokenizer } from '../../runtime/tokenizer.js';
 import { checkSameVocabularyDirs } from '../../prefs/compat.js';
 import { formatPreferences, scorePreferences } from '../../prefs/score.js';
 import { HookedModel } from '../../model/hooked-model.js';
@@ -15,9 +30,12 @@ import { loadPairs } from '../../pairs/pairs.js';
 import { parseFloatOption, parseIntOption, parseListOptionFor, printJson } from '../common.js';
 import { checkpointBuildProgress, resolveModelDir, sessionOptions } from '../model-option.js';
 import { progressFor, type Progress } from '../progress.js';
+import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions, type BackendSpec } from '../backend-options.js';
 import { addSteeringOptions, steeringFromOptions, type SteeringCliOptions } from './steering-options.js';
 
-interface PrefsCliOptions extends SteeringCliOptions {
+interface PrefsCliOptions extends SteeringCliOptions, BackendCliOptions {
+  output?: string;
+  force?: boolean;
   pairs?: string;
   policy?: string;
   reference?: string[];
@@ -43,6 +61,14 @@ export function checkPrefsOptions(opts: PrefsCliOptions): void {
   }
   if (opts.limit !== undefined && opts.limit < 1) throw new UsageError(`--limit must be ≥ 1, got ${opts.limit}`);
   if (opts.threads !== undefined && opts.threads < 1) throw new UsageError('--threads must be ≥ 1');
+}
+
+/** Where the references are scored: the --reference-backend, else the policy's server when it is one and no --reference is given, else locally. */
+export function prefsReferenceSpec(opts: PrefsCliOptions): BackendSpec {
+  const specs = checkBackendOptions(opts);
+  const spec = specs.reference ?? (specs.policy.kind === 'openai' && !opts.reference ? specs.policy : { kind: 'local' as const });
+  if (spec.kind === 'openai' && opts.reference) throw new UsageError('--reference <dir> models are scored locally, and --reference-backend openai:… scores the server\'s model: give one or the other');
+  return spec;
 }
 
 /** Opens each distinct directory once (the same model may be policy and reference). */
@@ -84,36 +110,60 @@ export function registerPrefs(program: Command): void {
     .option('--limit <k>', 'use only the first k pairs', parseIntOption('--limit'))
     .option('--threads <n>', 'intra-op threads for onnxruntime', parseIntOption('--threads'))
     .option('--ep <list>', 'execution providers in priority order, e.g. cpu', parseListOptionFor('--ep'))
-    .option('--json', 'print the report as JSON')
+    .option('-o, --output <dir>', 'write prefs.json here, with a journal that makes an interrupted run resumable')
+    .option('--force', 'overwrite an existing prefs.json')
+    .option('--json', 'print the report as JSON');
+  addBackendOptions(cmd)
     .action(async (opts: PrefsCliOptions) => {
       checkPrefsOptions(opts);
+      const specs = checkBackendOptions(opts);
+      const refSpec = prefsReferenceSpec(opts);
+      const remotePolicy = specs.policy.kind === 'openai';
+      const out = opts.output ? join(opts.output, 'prefs.json') : undefined;
+      if (out && existsSync(out) && opts.force !== true) throw new OutputExistsError(out);
       const dataset = loadPairs(opts.pairs as string);
       if (opts.limit !== undefined) dataset.pairs = dataset.pairs.slice(0, opts.limit);
-      const progress = progressFor('prefs');
       const models = new ModelSet({ ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ep ? { ep: opts.ep } : {}) });
+      const progress = progressFor('prefs');
+      let journal: Journal | undefined;
       try {
+        // With a server as policy, --policy names the tokenizer that encodes the pairs (the server's model must share it).
         const policyDir = await ModelSet.resolve(opts.policy, progress);
         const referenceDirs: string[] = [];
-        for (const dir of opts.reference ?? [undefined]) referenceDirs.push(await ModelSet.resolve(dir, progress));
+        if (refSpec.kind === 'local') for (const dir of opts.reference ?? [undefined]) referenceDirs.push(await ModelSet.resolve(dir, progress));
         for (const dir of referenceDirs) checkSameVocabularyDirs(policyDir, dir);
-        const policy = await models.get(policyDir);
-        const references = [];
-        for (const dir of referenceDirs) references.push(await models.get(dir));
-        const steering = steeringFromOptions(opts, policy);
+        const policyModel = remotePolicy ? undefined : await models.get(policyDir);
+        const refModels = [];
+        for (const dir of referenceDirs) refModels.push(await models.get(dir));
+        const steering = steeringFromOptions(opts, policyModel);
+        const args = {
+          command: 'prefs', policy: remotePolicy ? null : policyDir, tokenizer: policyDir, pairs: dataset.sha256, limit: opts.limit ?? null,
+          references: refSpec.kind === 'local' ? referenceDirs : null, steering: steering.describe(), vectors: hashOf(steering.terms.map((t) => t.vector.toJSON())),
+        };
+        const backends = await openBackends({ ...opts, referenceBackend: refSpec.kind === 'openai' ? (opts.referenceBackend ?? opts.backend) : undefined }, policyModel, out ? { dir: opts.output as string, args } : undefined);
+        journal = backends.journal;
+        const note = resumeNote(journal);
+        if (note) process.stderr.write(note);
+        const wrap = (b: Backend): Backend => (journal ? journaled(b, journal) : b);
+        const references = refSpec.kind === 'openai' ? [backends.reference] : refModels.map((m) => (m === policyModel ? backends.policy : wrap(localBackend(m))));
         const passes = dataset.pairs.length * (1 + references.length);
         progress.message(`scoring ${dataset.pairs.length} pairs under the policy and ${references.length} reference(s): ${passes} passes`);
-        const report = await scorePreferences(policy, references, dataset, {
+        const report = await scorePreferences(backends.policy, references, dataset, {
+          ...(policyModel ? {} : { tokenizer: { tokenizer: TextTokenizer.load(policyDir) } }),
+          concurrency: backends.concurrency,
           ...(opts.beta !== undefined ? { beta: opts.beta } : {}),
           ...(opts.eta !== undefined ? { eta: opts.eta } : {}),
           ...(opts.epsilon !== undefined ? { epsilon: opts.epsilon } : {}),
-          ...(steering.empty ? {} : { steering: steering.plan(), steeringLabel: steering.describe().split('\n').join('; ') }),
+          ...(steering.empty ? {} : { steering, steeringLabel: steering.describe().split('\n').join('; ') }),
           onProgress: (done: number, total: number) => progress.count('scored', done, total, 'passes'),
         });
         progress.stop();
+        if (out) atomicWriteFile(out, `${JSON.stringify(report, null, 2)}\n`);
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatPreferences(report)}\n`);
       } finally {
         progress.stop();
+        journal?.close();
         await models.dispose();
       }
     });
