@@ -29,6 +29,7 @@ import { hashOf } from '../../backends/journal.js';
 import { checksumOf } from '../../vectors/checksum.js';
 import { printJson } from '../common.js';
 import { addBackendOptions, checkBackendOptions, openBackends, resumeNote, type BackendCliOptions } from '../backend-options.js';
+import { addPoolSamplingOptions } from './sampling-options.js';
 import { addModelOptions, checkpointBuildProgress, loadModel, sessionOptions, type ModelCliOptions } from '../model-option.js';
 import { progressFor, type Progress } from '../progress.js';
 import { listOption, numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
@@ -121,11 +122,8 @@ export function registerAb(program: Command): void {
     .option('--beta <list>', 'a fixed β, or a comma-separated grid to calibrate on --dev-prompts', numberListOption('--beta', QUANTITIES.beta.rule, { unique: true }))
     .option('--utility <spec>', `MBR utility: ${utilityUsages().join(', ')} (default hidden)`)
     .option('--combo-n <n>', 'N of the steering + MBR-BoN arms (default: the largest N)', numberOption('--combo-n', { integer: true, min: 1 }))
-    .option('--limit <k>', 'use only the first k prompts', quantityOption('limit'))
-    .option('--seed <s>', 'sampling seed (default 0)', quantityOption('seed'))
-    .option('--temperature <t>', 'sampling temperature (default 1)', quantityOption('temperature'))
-    .option('--top-p <p>', 'nucleus sampling mass (default 1)', quantityOption('topP'))
-    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', quantityOption('maxNewTokens'))
+    .option('--limit <k>', 'use only the first k prompts', quantityOption('limit'));
+  addPoolSamplingOptions(cmd)
     .option('--selectors <list>', `selector arms, each at every N: ${selectorNames().join(', ')} (default bon,mbr-bon)`, listOption('--selectors', { unique: true }))
     .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL of selection arms (default 1000)', quantityOption('klResamples'))
     .option('--policy-arm <name=dir>', 'an arm that samples another model with the same tokenizer (a trained policy: hooked model or checkpoint directory); repeatable', (v: string, prev: string[] = []) => [...prev, v])

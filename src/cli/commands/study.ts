@@ -21,6 +21,7 @@ import { utilityUsages } from '../../utilities/registry.js';
 import { SteeringVector } from '../../vectors/vector.js';
 import { numberListOption, numberOption, QUANTITIES, quantityOption } from '../../validate/index.js';
 import { printJson } from '../common.js';
+import { addPoolSamplingOptions } from './sampling-options.js';
 import { addModelOptions, loadModel, type ModelCliOptions } from '../model-option.js';
 import { progressFor } from '../progress.js';
 
@@ -82,11 +83,8 @@ export function registerStudy(program: Command): void {
     .option('--utility <spec>', `MBR utility: ${utilityUsages().join(', ')}`, 'hidden')
     .option('--beta-grid <list>', `relative β multiples c (β = c·s), comma-separated (default ${RELATIVE_BETA_GRID.join(',')})`, numberListOption('--beta-grid', { min: 0 }, { unique: true }))
     .option('--limit <k>', 'use only the first k test prompts', quantityOption('limit'))
-    .option('--dev-limit <k>', 'use only the first k dev prompts', numberOption('--dev-limit', { integer: true, min: 1 }))
-    .option('--seed <s>', 'sampling seed (default 0)', quantityOption('seed'))
-    .option('--temperature <t>', 'sampling temperature (default 1)', quantityOption('temperature'))
-    .option('--top-p <p>', 'nucleus sampling mass (default 1)', quantityOption('topP'))
-    .option('--max-new-tokens <n>', 'tokens per candidate (default 64)', quantityOption('maxNewTokens'))
+    .option('--dev-limit <k>', 'use only the first k dev prompts', numberOption('--dev-limit', { integer: true, min: 1 }));
+  addPoolSamplingOptions(cmd)
     .option('--kl-resamples <r>', 'subsets per pool for the plug-in KL (default 300)', quantityOption('klResamples'))
     .option('-o, --output <dir>', 'report directory')
     .option('--force', 'overwrite an existing report in the directory')
