@@ -106,6 +106,8 @@ beforeAll(async () => {
   writeFileSync(W('prompts2.jsonl'), '{"prompt": "Once upon a time"}\n{"prompt": "One day"}\n');
   mkdirSync(W('study-existing'));
   writeFileSync(join(W('study-existing'), 'results.json'), '{}');
+  mkdirSync(W('patterns-existing'));
+  writeFileSync(join(W('patterns-existing'), 'report.json'), '{}');
   mkdirSync(W('prefs-existing'));
   writeFileSync(join(W('prefs-existing'), 'prefs.json'), '{}');
 }, 300_000);
@@ -297,7 +299,7 @@ const CLI: CliCase[] = [
   ['patterns with an unknown clustering', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--method', 'dbscan'], 2, /--method must be kmeans or agglomerative, got "dbscan"/],
   ['patterns with an unknown embedding', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--utility', 'bleu'], 2, /--utility must be hidden or minilm, got "bleu"/],
   ['patterns with a negative β', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '--beta', '-1'], 2, /--beta must be ≥ 0, got -1/],
-  ['patterns over an existing report', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '-o', W('study-existing')], 1, /output already exists: .*study-existing \(pass --force/],
+  ['patterns over an existing report', () => ['patterns', '--prompts', W('prompts2.jsonl'), '--verifier', 'quoted-speech', '-o', W('patterns-existing')], 1, /output already exists: .*patterns-existing\/report\.json \(pass --force/],
   ['export over an existing file', () => ['export', VECTOR, '--format', 'gguf', '-o', W('existing.json')], 1, /output already exists: .*existing\.json \(pass --force/],
   ['export of a missing vector', () => ['export', W('nope.json'), '--format', 'gguf', '-o', W('nope.gguf')], 1, /vector file not found: .*nope\.json/],
   ['export of an ablation', () => ['export', W('scaled-joy.json'), '--format', 'gguf', '-o', W('abl.gguf'), '--operator', 'ablate'], 1, /llama\.cpp control vectors only add; operator "ablate" cannot be exported/],
