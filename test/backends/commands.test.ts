@@ -9,8 +9,8 @@
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/program.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMain } from '../helpers/cli.js';
 import type { HookedModel } from '../../src/model/hooked-model.js';
 import { runPatterns } from '../../src/patterns/run.js';
 import { openaiBackend } from '../../src/backends/openai.js';
@@ -27,18 +27,7 @@ let srv: Running;
 let completions = 0;
 const W = (name: string) => join(work.path, name);
 
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const runCli = runMain;
 
 const PROMPTS = ['Once upon a time, there was a boy named Jake. ', 'One day, Sara went to see her friend. ', 'Peter had a new hat. ', 'Molly found a box under her bed. '];
 

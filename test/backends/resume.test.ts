@@ -7,9 +7,9 @@
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAB } from '../../src/ab/harness.js';
-import { main } from '../../src/cli/program.js';
+import { runMain } from '../helpers/cli.js';
 import { parseReward } from '../../src/rewards/parse.js';
 import type { HookedModel } from '../../src/model/hooked-model.js';
 import { createServer, type SteeringServer } from '../../src/server/app.js';
@@ -48,18 +48,7 @@ async function start(port: number): Promise<string> {
   return s.app.listen({ host: '127.0.0.1', port });
 }
 
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const runCli = runMain;
 
 const PROMPTS = ['Finn had a green toy truck. ', 'The sun was hot and Lily', 'Tom saw a big red ball'];
 const JOY = join(VECTORS, 'joy.json');

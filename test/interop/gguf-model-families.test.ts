@@ -28,6 +28,7 @@ import { generate } from '../../src/generation/generate.js';
 import { exportGgufModel, type GgufModelReport } from '../../src/interop/gguf-model.js';
 import { ModelRunner } from '../../src/runtime/runner.js';
 import { FIXTURES, tempDir } from '../helpers/paths.js';
+import { permute } from '../helpers/gguf-permute.js';
 
 const tmp = tempDir('onnx-steer-gguf-families-');
 afterAll(() => tmp.cleanup());
@@ -109,18 +110,6 @@ function logSoftmax(x: ArrayLike<number>): Float64Array {
   for (let i = 0; i < x.length; i++) sum += Math.exp((x[i] as number) - max);
   const lse = max + Math.log(sum);
   return Float64Array.from({ length: x.length }, (_, i) => (x[i] as number) - lse);
-}
-
-/** convert_hf_to_gguf.py's LlamaModel.permute, with explicit indices. */
-function permute(w: Float32Array, heads: number, rows: number, cols: number): Float32Array {
-  const hd = rows / heads;
-  const out = new Float32Array(w.length);
-  for (let h = 0; h < heads; h++) for (let a = 0; a < 2; a++) for (let j = 0; j < hd / 2; j++) {
-    const src = h * hd + a * (hd / 2) + j;
-    const dst = h * hd + j * 2 + a;
-    for (let c = 0; c < cols; c++) out[dst * cols + c] = w[src * cols + c] as number;
-  }
-  return out;
 }
 
 async function f32Tensor(path: string, name: string): Promise<Float32Array> {

@@ -19,6 +19,7 @@ import { buildModel } from '../../src/builder/index.js';
 import type { HookedModel } from '../../src/model/hooked-model.js';
 import { defaultDir, loadDefault } from '../helpers/models.js';
 import { REFERENCE, TINYSTORIES, tempDir } from '../helpers/paths.js';
+import { permute } from '../helpers/gguf-permute.js';
 
 const tmp = tempDir('onnx-steer-gguf-model-');
 let modelDir: string;
@@ -46,18 +47,6 @@ function safetensors(path: string): Map<string, { shape: number[]; data: Float32
     if (name === '__metadata__') continue;
     const bytes = buf.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
     out.set(name, { shape: t.shape, data: new Float32Array(new Uint8Array(bytes).buffer) });
-  }
-  return out;
-}
-
-/** convert_hf_to_gguf.py's LlamaModel.permute, written with explicit indices. */
-function permute(w: Float32Array, heads: number, rows: number, cols: number): Float32Array {
-  const hd = rows / heads;
-  const out = new Float32Array(w.length);
-  for (let h = 0; h < heads; h++) for (let a = 0; a < 2; a++) for (let j = 0; j < hd / 2; j++) {
-    const src = h * hd + a * (hd / 2) + j;
-    const dst = h * hd + j * 2 + a;
-    for (let c = 0; c < cols; c++) out[dst * cols + c] = w[src * cols + c] as number;
   }
   return out;
 }
