@@ -54,10 +54,18 @@ describe('Sampler', () => {
       // Probabilities rounded to float32 as the sampler stores them, so ties agree.
       const probs = Array.from(logits, (v) => Math.fround(Math.exp(v - max)));
       const z = probs.reduce((a, b) => a + b, 0);
-      const sorted = probs.map((p, i) => ({ p: p / z, i })).sort((a, b) => b.p - a.p || a.i - b.i);
+      // Mass strictly above each probability: tokens tied with the drawn one are
+      // unordered (top-p may keep any of a tie at its boundary), so they do not count.
+      const sorted = probs.map((p, i) => ({ p: p / z, i })).sort((a, b) => b.p - a.p);
       const massBefore = new Map<number, number>();
       let acc = 0;
-      for (const { p, i } of sorted) { massBefore.set(i, acc); acc += p; }
+      for (let k = 0; k < sorted.length;) {
+        let j = k;
+        let tie = 0;
+        while (j < sorted.length && sorted[j]!.p === sorted[k]!.p) { massBefore.set(sorted[j]!.i, acc); tie += sorted[j]!.p; j++; }
+        acc += tie;
+        k = j;
+      }
       const s = new Sampler(logits.length, { temperature: 1, topP });
       const rng = new Rng(3);
       for (let k = 0; k < 50; k++) {
