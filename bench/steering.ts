@@ -2,10 +2,11 @@
  * Steering overhead: decode tokens/s of a hooked model, with hooks unused and
  * with a vector on every block's `hook_resid_post`, each divided by the same
  * weights built without hooks, at batch 1 and batch 8. Measured A B A B in
- * one run, for the runtime's tiered sessions (the default) and for the
- * file's full graph (`hookGraphs: 'full'`, how every step ran before), with
- * the node counts onnxruntime runs after its own graph optimisations: the
- * experiment behind the default model's former 0.48.
+ * one run, for the runtime's default sessions (`auto`: fitted sessions when
+ * the weights are under 64 MiB, tiered above), for each explicit policy
+ * (`fitted`, `tiered`, and the file's full graph, how every step ran
+ * before), with the node counts onnxruntime runs after its own graph
+ * optimisations: the experiment behind the default model's former 0.48.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,15 +35,19 @@ export interface OverheadPair {
 export interface SteeringOverhead {
   model: string;
   newTokens: number;
-  /** Tiered sessions (the default), batch 1. */
+  /** The policy `auto` chose for this model. */
+  policy: 'fitted' | 'tiered' | 'full';
+  /** Default sessions, batch 1. */
   activeVsPlain: StepSummary;
   unusedVsPlain: StepSummary;
-  /** Tiered sessions, batch 8 (n = 8 rows decoded together). */
+  /** Default sessions, batch 8 (n = 8 rows decoded together). */
   batch8: OverheadPair;
+  /** The policy `auto` did not choose, batch 1 (fitted on a large model costs a copy of the weights per session). */
+  other: OverheadPair & { policy: 'fitted' | 'tiered' };
   /** The file's full graph for every step (the former runtime), batch 1. */
   fullGraph: OverheadPair;
-  /** Nodes onnxruntime executes per step after its optimisations. */
-  nodes: { plain: number; lean: number; full: number; sites: number };
+  /** Nodes onnxruntime executes per step after its optimisations (fitted: the session steering every `hook_resid_post`). */
+  nodes: { plain: number; lean: number; fitted: number; full: number; sites: number };
 }
 
 /** Node count of the session graph after onnxruntime's optimisations. */
@@ -50,6 +55,8 @@ async function optimizedNodes(dir: string, graphs: HookGraphs | 'none'): Promise
   const m = readManifest(dir);
   const { model } = readModel(join(dir, m.model));
   if (graphs === 'tiered') specializeHooks(model, m.sites, { dtype: m.dtype, kinds: new Set(['steer']) });
+  const post: ReadonlySet<'steer'> = new Set(['steer']);
+  if (graphs === 'fitted') specializeHooks(model, m.sites, { dtype: m.dtype, kinds: (s) => (s.name.endsWith('.hook_resid_post') ? post : new Set()), captures: false });
   packHookInputs(model, m.sites, m.hiddenSize, m.dtype);
   const tmp = mkdtempSync(join(tmpdir(), 'onnx-steer-bench-'));
   try {
@@ -123,6 +130,9 @@ export async function steeringOverhead(label: string, hookedDir: string, plainDi
   // One intra-op thread: the CPU-time ratio is then the work per token, unaffected by other load.
   const one = { intraOpNumThreads: 1 };
   const tiered = await ModelRunner.open(hookedDir, one);
+  const policy = tiered.policy;
+  const otherPolicy = policy === 'fitted' ? 'tiered' : 'fitted';
+  const other = await ModelRunner.open(hookedDir, { ...one, hookGraphs: otherPolicy });
   const full = await ModelRunner.open(hookedDir, { ...one, hookGraphs: 'full' });
   const plain = await ModelRunner.open(plainDir, one);
   const H = tiered.manifest.hiddenSize;
@@ -138,18 +148,22 @@ export async function steeringOverhead(label: string, hookedDir: string, plainDi
   const result: SteeringOverhead = {
     model: label,
     newTokens,
+    policy,
     unusedVsPlain: await ratio(stepper(tiered, 1), stepper(plain, 1)),
     activeVsPlain: await ratio(stepper(tiered, 1, plan), stepper(plain, 1)),
     batch8: { unused: await ratio(stepper(tiered, 8), stepper(plain, 8)), active: await ratio(stepper(tiered, 8, plan), stepper(plain, 8)) },
+    other: { policy: otherPolicy, unused: await ratio(stepper(other, 1), stepper(plain, 1)), active: await ratio(stepper(other, 1, plan), stepper(plain, 1)) },
     fullGraph: { unused: await ratio(stepper(full, 1), stepper(plain, 1)), active: await ratio(stepper(full, 1, plan), stepper(plain, 1)) },
     nodes: {
       plain: await optimizedNodes(plainDir, 'none'),
       lean: await optimizedNodes(hookedDir, 'tiered'),
+      fitted: await optimizedNodes(hookedDir, 'fitted'),
       full: await optimizedNodes(hookedDir, 'full'),
       sites: tiered.manifest.sites.length,
     },
   };
   await tiered.release();
+  await other.release();
   await full.release();
   await plain.release();
   return result;

@@ -23,10 +23,14 @@ import type { FloatDtype, HookSiteInfo } from './manifest.js';
 
 export interface SpecializeOptions {
   dtype: FloatDtype;
-  /** Operator kinds to keep at every site (those a site lacks are skipped). */
-  kinds: ReadonlySet<HookInputKind>;
-  /** Keep the capture outputs (default true; with no kinds there are none). */
-  captures?: boolean;
+  /** Operator kinds to keep at every site, or per site (those a site lacks are skipped). */
+  kinds: ReadonlySet<HookInputKind> | ((site: HookSiteInfo) => ReadonlySet<HookInputKind>);
+  /**
+   * Keep the capture outputs: at every site with kinds (the default, true),
+   * at none (false), or where the function says; a site it names keeps its
+   * capture even with no kinds (an Identity of the residual).
+   */
+  captures?: boolean | ((site: HookSiteInfo) => boolean);
   /** Fold a lone steering add into the residual Add (default true). */
   fold?: boolean;
 }
@@ -44,18 +48,24 @@ export function specializeHooks(model: ModelProto, sites: readonly HookSiteInfo[
   const dropped = new Set<string>();
   for (const site of sites) {
     const present = SITE_OPERATORS.map((o) => o.kind).filter((k) => siteInput(site, k) !== undefined);
-    const keep = present.filter((k) => options.kinds.has(k));
+    const kinds = typeof options.kinds === 'function' ? options.kinds(site) : options.kinds;
+    const keep = present.filter((k) => kinds.has(k));
+    const capture = typeof options.captures === 'function' ? options.captures(site) : keep.length > 0 && options.captures !== false;
     const h = siteEntry(editor, site);
     for (const node of siteRegion(editor, site, h)) editor.removeNode(node);
-    if (keep.length > 0) {
+    if (keep.length === 0 && capture) {
+      // Readers read h again; the capture is an Identity of it, read by nothing but the fetch.
+      editor.replaceUses(site.capture, h, new Set(), { keepGraphOutputs: true });
+      editor.addNode('Identity', [h], [site.capture], {}, { name: `${site.name}/identity` });
+    } else if (keep.length > 0) {
       const inputs: Partial<Record<HookInputKind, string>> = {};
       for (const k of keep) inputs[k] = siteInput(site, k);
       assembleSite(editor, h, site.name, { dtype: options.dtype, kinds: new Set(keep), inputs, output: site.capture, fold: options.fold ?? true });
+      if (!capture) dropCaptureOutput(editor, site.capture);
     } else {
       editor.replaceUses(site.capture, h, new Set(), { keepGraphOutputs: true });
       dropCaptureOutput(editor, site.capture);
     }
-    if (keep.length > 0 && options.captures === false) dropCaptureOutput(editor, site.capture);
     for (const k of present) if (!keep.includes(k)) dropped.add(siteInput(site, k) as string);
     // The low-rank pair (hooks/lowrank.ts) is never re-assembled: a specialised graph drops it.
     if (site.lowRank) { dropped.add(site.lowRank.v); dropped.add(site.lowRank.u); }

@@ -4,8 +4,11 @@
  * 30-block model. Feeding that many tensors through onnxruntime-node costs
  * about a tenth of a decode step, so the session the runtime opens replaces
  * them with one packed input per kind, [batch|1, seq|1, sites × width], split
- * back into the per-site tensors by a single Split node. The file on disk
- * keeps its per-site inputs; only the in-memory session graph changes.
+ * back into the per-site tensors by a single Split node. A kind with at most
+ * {@link DIRECT_MAX} inputs (a fitted session's few steered sites) keeps them
+ * as they are: a few feeds cost less than the Split and the copy into the
+ * packed buffer. The file on disk keeps its per-site inputs; only the
+ * in-memory session graph changes.
  */
 import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError } from '../errors.js';
@@ -20,8 +23,13 @@ type Kind = 'steer' | 'ablate' | 'renorm';
 
 interface PackedKind { input: string; names: string[]; width: number }
 
+/** Kinds with at most this many per-site inputs are fed directly, unpacked. */
+export const DIRECT_MAX = 4;
+
 export interface PackLayout {
   kinds: Partial<Record<Kind, PackedKind>>;
+  /** Per-site inputs fed as they are (kinds with at most DIRECT_MAX inputs): name → last-axis width. */
+  direct: Map<string, number>;
   /** Per-site input name → its kind and slot in the packed input. */
   slots: Map<string, { kind: Kind; slot: number }>;
   /** The low-rank map's inputs, when sites have one (see lowrank-packing.ts). */
@@ -40,13 +48,22 @@ export function packHookInputs(model: ModelProto, sites: readonly HookSiteInfo[]
     ablate: sites.map((s) => s.ablate).filter((n) => present.has(n)),
     renorm: sites.flatMap((s) => (s.renorm ? [s.renorm] : [])).filter((n) => present.has(n)),
   };
-  const hookNames = new Set([...lists.steer, ...lists.ablate, ...lists.renorm]);
-  dropInputs(graph, hookNames);
-  const layout: PackLayout = { kinds: {}, slots: new Map() };
+  const layout: PackLayout = { kinds: {}, slots: new Map(), direct: new Map() };
+  const packed = new Set<string>();
+  const direct = new Set<string>();
+  for (const kind of ['steer', 'ablate', 'renorm'] as const) {
+    const width = kind === 'renorm' ? 1 : hidden;
+    for (const n of lists[kind]) {
+      if (lists[kind].length <= DIRECT_MAX) { direct.add(n); layout.direct.set(n, width); } else packed.add(n);
+    }
+  }
+  dropInputs(graph, packed);
+  // Direct inputs stay graph inputs; onnxruntime-node cannot feed an input that has an initializer.
+  graph.initializer = graph.initializer.filter((t) => !direct.has(t.name ?? ''));
   const splitNodes: NodeProto[] = [];
   for (const kind of ['steer', 'ablate', 'renorm'] as const) {
     const names = lists[kind];
-    if (names.length === 0) continue;
+    if (names.length === 0 || names.length <= DIRECT_MAX) continue;
     const width = kind === 'renorm' ? 1 : hidden;
     const input = `onnx_steer::packed_${kind}`;
     graph.input.push(makeValueInfo(input, elemType, [`packed_${kind}_batch`, `packed_${kind}_seq`, names.length * width]));
@@ -79,6 +96,7 @@ export class HookPacker {
   private readonly layout: PackLayout;
   private readonly dtype: FloatDtype;
   private readonly zeros = new Map<Kind, ort.Tensor>();
+  private readonly directZeros = new Map<string, ort.Tensor>();
   private readonly buffers = new Map<Kind, Float32Array | Uint16Array>();
   private readonly lowRank: LowRankPacker | undefined;
 
@@ -90,23 +108,31 @@ export class HookPacker {
       const n = k.names.length * k.width;
       this.zeros.set(kind, zeroFeed(dtype, n, [1, 1, n]));
     }
+    for (const [name, width] of layout.direct) this.directZeros.set(name, zeroFeed(dtype, width, [1, 1, width]));
   }
 
-  has(name: string): boolean { return this.layout.slots.has(name) || this.lowRank?.has(name) === true; }
+  has(name: string): boolean { return this.layout.slots.has(name) || this.layout.direct.has(name) || this.lowRank?.has(name) === true; }
 
   /** Packed feeds for a step, from per-site tensors ([b|1, s|1, width]). */
   pack(hookFeeds: Record<string, ort.Tensor> | undefined): Record<string, ort.Tensor> {
     const byKind = new Map<Kind, [number, ort.Tensor][]>();
     const lowRank: [string, ort.Tensor][] = [];
+    const out: Record<string, ort.Tensor> = {};
+    for (const [name, zero] of this.directZeros) out[name] = zero;
     for (const [name, t] of Object.entries(hookFeeds ?? {})) {
       if (this.lowRank?.has(name)) { lowRank.push([name, t]); continue; }
+      const width = this.layout.direct.get(name);
+      if (width !== undefined) {
+        if (t.dims.length !== 3 || t.dims[2] !== width) throw new InvalidArgumentError(`hook feed for ${name} must be [batch|1, seq|1, ${width}], got [${t.dims.join(', ')}]`);
+        out[name] = t;
+        continue;
+      }
       const slot = this.layout.slots.get(name);
       if (!slot) throw new InvalidArgumentError(`the model has no hook input named "${name}"`);
       let list = byKind.get(slot.kind);
       if (!list) { list = []; byKind.set(slot.kind, list); }
       list.push([slot.slot, t]);
     }
-    const out: Record<string, ort.Tensor> = {};
     for (const [kind, k] of Object.entries(this.layout.kinds) as [Kind, PackedKind][]) {
       const list = byKind.get(kind);
       out[k.input] = list ? this.packKind(kind, k, list) : (this.zeros.get(kind) as ort.Tensor);

@@ -12,11 +12,12 @@ import { readManifest, type HooksManifest, type HookSiteInfo } from '../hooks/ma
 import { advanceCache, cacheFeeds, cacheOutputNames, emptyCache, type KvCache } from './cache.js';
 import { createSession, type SessionOptions } from './session.js';
 import { boolTensor, idTensor, toFloat32, type Float32Tensor } from './tensors.js';
-import { readModel } from '../onnx/io.js';
+import { readModel, tensorByteLength } from '../onnx/io.js';
 import { ModelCodec, type ModelProto } from '../onnx/proto.js';
 import { HookPacker, packHookInputs } from './packing.js';
 import { specializeHooks } from '../hooks/specialize.js';
 import { addLowRankSites } from '../hooks/lowrank.js';
+import { FittedSessions, type Fit, type Tier } from './fitted.js';
 
 export interface ForwardArgs {
   /** Token ids, row-major [batch, seqLen]. */
@@ -47,16 +48,32 @@ export interface ForwardResult {
 
 /**
  * Which session graphs a runner opens.
- * - `tiered` (default): a lean graph whose sites only add steering vectors
+ * - `auto` (default): `fitted` when the weights are at most
+ *   `fittedMaxBytes`, else `tiered`. Hook nodes cost per-node overhead,
+ *   which only shows when a step is short, i.e. when the weights are small;
+ *   a fitted session costs a copy of the weights, which only matters when
+ *   they are large.
+ * - `fitted`: `tiered`, plus a session per recurring kind of step whose
+ *   graph has exactly the hook operators and captures the step uses (the
+ *   unhooked graph when it uses none); see fitted.ts.
+ * - `tiered`: a lean graph whose sites only add steering vectors
  *   (folded into the residual adds, see hooks/specialize.ts), used by every
  *   step that neither ablates nor rescales; the file's full graph is opened
  *   the first time a step does, and kept (a second copy of the weights).
  * - `full`: the file's graph only (one session, every operator, every step).
  */
-export type HookGraphs = 'tiered' | 'full';
+export type HookGraphs = 'auto' | 'fitted' | 'tiered' | 'full';
+const HOOK_GRAPHS: readonly HookGraphs[] = ['auto', 'fitted', 'tiered', 'full'];
+
+/** The weight budget under which `auto` fits sessions (bytes of initializers). */
+export const FITTED_MAX_BYTES = 64 * 2 ** 20;
 
 export interface RunnerOptions extends SessionOptions {
   hookGraphs?: HookGraphs;
+  /** `auto` fits sessions when the graph's initializers take at most this many bytes (default 64 MiB). */
+  fittedMaxBytes?: number;
+  /** Fitted sessions kept open at once (default 4). */
+  maxFittedSessions?: number;
   /**
    * Give every hook site the low-rank map input pair in the session's graph
    * (hooks/lowrank.ts), when the model on disk was built without it.
@@ -64,7 +81,14 @@ export interface RunnerOptions extends SessionOptions {
   lowRank?: boolean;
 }
 
-interface Tier { session: ort.InferenceSession; packer: HookPacker; names: ReadonlySet<string> }
+const NO_KINDS: ReadonlySet<never> = new Set();
+
+/** Bytes of a graph's initializers (inline or external). */
+function weightBytes(model: ModelProto): number {
+  let n = 0;
+  for (const t of model.graph?.initializer ?? []) n += tensorByteLength(t);
+  return n;
+}
 
 export class ModelRunner {
   readonly dir: string;
@@ -75,6 +99,8 @@ export class ModelRunner {
   private fullTier: Tier | undefined;
   private fullOpening: Promise<Tier> | undefined;
   private readonly openFull: () => Promise<Tier>;
+  private fitted: FittedSessions | undefined;
+  private resolved: 'fitted' | 'tiered' | 'full' = 'full';
 
   private constructor(dir: string, manifest: HooksManifest, lean: Tier | undefined, full: Tier | undefined, openFull: () => Promise<Tier>) {
     this.dir = dir;
@@ -95,8 +121,9 @@ export class ModelRunner {
    * inputs (see packing.ts), fed zeros when a step steers nothing.
    */
   static async open(dir: string, options: RunnerOptions = {}): Promise<ModelRunner> {
-    const { hookGraphs = 'tiered', lowRank, ...sessionOptions } = options;
-    if (hookGraphs !== 'tiered' && hookGraphs !== 'full') throw new InvalidArgumentError(`hookGraphs must be "tiered" or "full", got "${String(hookGraphs)}"`);
+    const { hookGraphs = 'auto', lowRank, fittedMaxBytes = FITTED_MAX_BYTES, maxFittedSessions = 4, ...sessionOptions } = options;
+    if (!HOOK_GRAPHS.includes(hookGraphs)) throw new InvalidArgumentError(`hookGraphs must be one of ${HOOK_GRAPHS.map((g) => `"${g}"`).join(', ')}, got "${String(hookGraphs)}"`);
+    if (!Number.isInteger(maxFittedSessions) || maxFittedSessions < 1) throw new InvalidArgumentError(`maxFittedSessions must be a positive integer, got ${String(maxFittedSessions)}`);
     const onDisk = readManifest(dir);
     const path = join(dir, onDisk.model);
     const addLowRank = lowRank === true && onDisk.sites.some((s) => !s.lowRank);
@@ -112,17 +139,30 @@ export class ModelRunner {
     const session = async (model: ModelProto, sites: readonly HookSiteInfo[]): Promise<Tier> => {
       const layout = packHookInputs(model, sites, manifest.hiddenSize, manifest.dtype);
       const s = await createSession(ModelCodec.encode(model), { ...sessionOptions, externalDataDir: dir, label: path });
-      return { session: s, packer: new HookPacker(layout, manifest.dtype), names: new Set([...layout.slots.keys(), ...manifest.sites.flatMap((x) => (layout.lowRank && x.lowRank ? [x.lowRank.v, x.lowRank.u] : []))]) };
+      return { session: s, packer: new HookPacker(layout, manifest.dtype), names: new Set([...layout.slots.keys(), ...layout.direct.keys(), ...manifest.sites.flatMap((x) => (layout.lowRank && x.lowRank ? [x.lowRank.v, x.lowRank.u] : []))]) };
     };
     const openFull = (loaded = load()) => session(loaded.model, loaded.sites);
+    const mode = hookGraphs === 'auto' ? (weightBytes(first.model) <= fittedMaxBytes ? 'fitted' : 'tiered') : hookGraphs;
+    const fit = (runner: ModelRunner): ModelRunner => {
+      runner.resolved = mode;
+      if (mode !== 'fitted') return runner;
+      const open = (f: Fit) => {
+        const { model } = load();
+        specializeHooks(model, manifest.sites, { dtype: manifest.dtype, kinds: (s) => f.kinds.get(s.name) ?? NO_KINDS, captures: (s) => f.captures.has(s.name) });
+        return session(model, leanSites);
+      };
+      runner.fitted = new FittedSessions(manifest.sites, open, maxFittedSessions);
+      return runner;
+    };
+    const leanSites = manifest.sites.map(({ lowRank: _lowRank, ...rest }) => rest);
     const needsFull = manifest.sites.some((s) => s.ablate || s.renorm || s.lowRank);
-    if (hookGraphs === 'full' || !needsFull) {
+    if (mode === 'full' || !needsFull) {
       const full = await openFull(first);
-      return new ModelRunner(dir, manifest, undefined, full, () => Promise.resolve(full));
+      const runner = new ModelRunner(dir, manifest, undefined, full, () => Promise.resolve(full));
+      return mode === 'full' ? runner : fit(runner);
     }
     // The lean graph: steering adds only. A graph whose sites cannot be found
     // structurally (a layout this version does not know) runs in full.
-    const leanSites = manifest.sites.map(({ lowRank: _lowRank, ...rest }) => rest);
     try {
       specializeHooks(first.model, manifest.sites, { dtype: manifest.dtype, kinds: new Set(['steer']) });
     } catch (err) {
@@ -130,7 +170,7 @@ export class ModelRunner {
       const full = await openFull();
       return new ModelRunner(dir, manifest, undefined, full, () => Promise.resolve(full));
     }
-    return new ModelRunner(dir, manifest, await session(first.model, leanSites), undefined, () => openFull());
+    return fit(new ModelRunner(dir, manifest, await session(first.model, leanSites), undefined, () => openFull()));
   }
 
   /** The session most steps run (the lean one when tiered). */
@@ -142,6 +182,15 @@ export class ModelRunner {
 
   /** Whether the full graph has been opened (tiered runners open it on the first ablating or rescaling step). */
   get fullGraphOpen(): boolean { return this.fullTier !== undefined; }
+
+  /** The session policy in force (`auto` resolved; `full` also when the sites could not be specialised). */
+  get policy(): 'fitted' | 'tiered' | 'full' { return this.resolved; }
+
+  /** Why fitted sessions stopped being built (steps then run on the tiered sessions), if they did. */
+  get fittedFailure(): Error | undefined { return this.fitted?.failure; }
+
+  /** Fitted sessions open now (0 unless the runner fits sessions). */
+  get fittedSessions(): number { return this.fitted?.size ?? 0; }
 
   private async tierFor(hookFeeds: Record<string, ort.Tensor> | undefined): Promise<Tier> {
     const lean = this.lean;
@@ -173,7 +222,18 @@ export class ModelRunner {
       throw new InvalidArgumentError(`this graph takes at most ${inputs.maxSequence} token(s) per step, got ${seqLen}`);
     }
     const total = cache.length + seqLen;
-    const tier = await this.tierFor(args.hookFeeds);
+    const captureSites = (args.captures ?? []).map((c) => this.site(c));
+    const fitted = this.fitted ? await this.fitted.acquire(args.hookFeeds, args.captures ?? []) : undefined;
+    try {
+      return await this.run(args, fitted?.tier ?? await this.tierFor(args.hookFeeds), captureSites, total);
+    } finally {
+      fitted?.done();
+    }
+  }
+
+  private async run(args: ForwardArgs, tier: Tier, captureSites: HookSiteInfo[], total: number): Promise<ForwardResult> {
+    const { batch, seqLen, cache } = args;
+    const { inputs } = this.manifest;
     const feeds: Record<string, ort.Tensor> = { ...tier.packer.pack(args.hookFeeds), ...cacheFeeds(this.manifest.cache, cache, seqLen) };
     feeds[inputs.inputIds.name] = idTensor(inputs.inputIds.dtype, args.ids, [batch, seqLen]);
     if (inputs.useCacheBranch) feeds[inputs.useCacheBranch] = boolTensor(cache.length > 0);
@@ -196,7 +256,6 @@ export class ModelRunner {
     const { logits: logitsName, lastHidden } = this.manifest.outputs;
     if (wantLogits && logitsName) fetches.push(logitsName);
     if (wantLogits && lastHidden) fetches.push(lastHidden);
-    const captureSites = (args.captures ?? []).map((c) => this.site(c));
     for (const s of captureSites) fetches.push(s.capture);
 
     let out: ort.InferenceSession.ReturnType;
@@ -221,5 +280,6 @@ export class ModelRunner {
     const full = this.fullTier ?? (this.fullOpening ? await this.fullOpening.catch(() => undefined) : undefined);
     await this.lean?.session.release();
     if (full) await full.session.release();
+    await this.fitted?.release();
   }
 }

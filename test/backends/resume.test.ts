@@ -26,6 +26,8 @@ let server: SteeringServer | undefined;
 let draws = 0;
 let requests = 0;
 let killAfter = Infinity;
+/** The dying server's shutdown (it finishes its current step before it stops listening). */
+let died: Promise<void> | undefined;
 
 async function start(port: number): Promise<string> {
   const s = createServer(model, { modelName: MODEL, vectors: VECTORS, maxBatch: 16 });
@@ -34,7 +36,7 @@ async function start(port: number): Promise<string> {
       // The server dies: this connection drops and nothing listens any more.
       reply.hijack();
       req.raw.socket.destroy();
-      void s.shutdown(0);
+      died = s.shutdown(0);
       return;
     }
     done();
@@ -46,6 +48,25 @@ async function start(port: number): Promise<string> {
   });
   server = s;
   return s.app.listen({ host: '127.0.0.1', port });
+}
+
+/**
+ * The server restarts on its port after it dies, so the port must not be
+ * handed to anyone else meanwhile: it is picked below Linux's ephemeral range
+ * (32768–60999), which other tests' `listen(0)` and outgoing connections draw
+ * from.
+ */
+async function startOnFreePort(): Promise<string> {
+  for (let i = 0; i < 20; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    try {
+      return await start(port);
+    } catch (err) {
+      await server?.shutdown(0);
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  throw new Error('no free port between 20000 and 29999');
 }
 
 const runCli = runMain;
@@ -71,7 +92,7 @@ function journalRecords(dir: string): { k: string; op: string }[] {
 
 describe('a run whose server dies', () => {
   it('fails with one line, keeps its journal, and resumes to the uninterrupted result', async () => {
-    const url = await start(0);
+    const url = await startOnFreePort();
     const port = Number(new URL(url).port);
     const out = join(work.path, 'ab');
     const args = (u: string) => ['ab', '--prompts', join(work.path, 'prompts.jsonl'), '--vector', JOY, '--strengths', '3', '--n', '2', '--reward', 'afinn', '--gold', 'vader',
@@ -90,6 +111,7 @@ describe('a run whose server dies', () => {
     expect(keptDraws).toBeLessThan(4 * PROMPTS.length);
 
     // Down for good: the rerun fails the same way and leaves the journal as it was.
+    await died;
     const before = readFileSync(join(out, readdirSync(out).find((f) => f.startsWith('journal-')) as string));
     const down = await runCli(args(url));
     expect(down.code).toBe(1);

@@ -67,7 +67,7 @@ describe('tiered runner', () => {
   let full: ModelRunner;
   let plain: ModelRunner;
   beforeAll(async () => {
-    tiered = await ModelRunner.open(hookedDir, opts);
+    tiered = await ModelRunner.open(hookedDir, { ...opts, hookGraphs: 'tiered' });
     full = await ModelRunner.open(hookedDir, { ...opts, hookGraphs: 'full' });
     plain = await ModelRunner.open(plainDir, opts);
   });

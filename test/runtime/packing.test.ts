@@ -13,6 +13,7 @@ const layout: PackLayout = {
     ['a.steer', { kind: 'steer', slot: 0 }], ['b.steer', { kind: 'steer', slot: 1 }], ['c.steer', { kind: 'steer', slot: 2 }],
     ['a.ablate', { kind: 'ablate', slot: 0 }], ['b.ablate', { kind: 'ablate', slot: 1 }], ['c.ablate', { kind: 'ablate', slot: 2 }],
   ]),
+  direct: new Map(),
 };
 const t = (data: number[], dims: number[]) => new ort.Tensor('float32', Float32Array.from(data), dims);
 
@@ -34,6 +35,17 @@ describe('HookPacker', () => {
     const seq = p.pack({ 'a.steer': t([1, 1, 2, 2, 3, 3], [1, 3, H]) });
     expect(seq['P.steer']!.dims).toEqual([1, 3, 6]);
     expect(Array.from(seq['P.steer']!.data as Float32Array)).toEqual([1, 1, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0]);
+  });
+
+  it('passes direct inputs through as they are and feeds zeros for the ones not given', () => {
+    const p = new HookPacker({ kinds: {}, slots: new Map(), direct: new Map([['d.steer', H], ['e.steer', H]]) }, 'float32');
+    const given = t([1, 2, 3, 4], [2, 1, H]);
+    const out = p.pack({ 'd.steer': given });
+    expect(out['d.steer']).toBe(given);
+    expect(out['e.steer']!.dims).toEqual([1, 1, H]);
+    expect(Array.from(out['e.steer']!.data as Float32Array)).toEqual([0, 0]);
+    expect(p.has('e.steer')).toBe(true);
+    expect(() => p.pack({ 'd.steer': t([1, 2, 3], [1, 1, 3]) })).toThrow(/d\.steer must be \[batch\|1, seq\|1, 2\]/);
   });
 
   it('rejects unknown inputs and inconsistent shapes', () => {

@@ -62,6 +62,32 @@ describe('CompiledPlan', () => {
     expect(s).toEqual([0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1]);
   });
 
+  it('feeds an ablating-only site no steering input', () => {
+    const plan: Intervention[] = [{ site: 'blocks.1.hook_resid_post', vector: v(0, 3, 0, 4), operator: 'ablate' }];
+    const feeds = new CompiledPlan(plan, SITES, H, 'float32').feeds({ starts: [5], promptLengths: [5], seqLen: 1 });
+    expect(Object.keys(feeds)).toEqual(['blocks.1.hook_resid_post.ablate']);
+  });
+
+  it('reuses the previous decode step\'s feeds only while rows, activity and strengths are unchanged', () => {
+    const plan: Intervention[] = [{ site: 'blocks.0.hook_resid_post', vector: v(1, 2, 3, 4), schedule: { kind: 'linear', from: 1, to: 0, over: 2 }, positions: { start: 0, end: 9 } }];
+    const c = new CompiledPlan(plan, SITES, H, 'float32');
+    const steer = (f: Record<string, { data: unknown }>) => Array.from(f['blocks.0.hook_resid_post.steer']!.data as Float32Array);
+    const a = c.feeds({ starts: [7], promptLengths: [3], seqLen: 1 }); // past the schedule: strength 0
+    expect(steer(a)).toEqual([0, 0, 0, 0]);
+    expect(c.feeds({ starts: [8], promptLengths: [3], seqLen: 1 })).toBe(a);
+    const b = c.feeds({ starts: [9], promptLengths: [3], seqLen: 1 }); // outside positions: inactive
+    expect(b).not.toBe(a);
+    const d = c.feeds({ starts: [4], promptLengths: [3], seqLen: 1 }); // halfway: strength 0.5
+    expect(steer(d)).toEqual([0.5, 1, 1.5, 2]);
+    const two = c.feeds({ starts: [4, 4], promptLengths: [3, 3], seqLen: 1 });
+    expect(two).not.toBe(d);
+    expect(steer(two)).toEqual([0.5, 1, 1.5, 2, 0.5, 1, 1.5, 2]);
+    // A prompt pass is never reused, and the decode step after it is rebuilt.
+    const prompt = c.feeds({ starts: [0, 0], promptLengths: [3, 3], seqLen: 3 });
+    expect(c.feeds({ starts: [0, 0], promptLengths: [3, 3], seqLen: 3 })).not.toBe(prompt);
+    expect(steer(c.feeds({ starts: [4, 4], promptLengths: [3, 3], seqLen: 1 }))).toEqual([0.5, 1, 1.5, 2, 0.5, 1, 1.5, 2]);
+  });
+
   it('maps batch rows to plan rows after finished rows leave the batch', () => {
     const rows = [[{ site: 'blocks.0.hook_resid_post', vector: v(1, 1, 1, 1) }], [{ site: 'blocks.0.hook_resid_post', vector: v(2, 2, 2, 2) }]];
     const feeds = new CompiledPlan({ rows }, SITES, H, 'float32').feeds({ starts: [9], promptLengths: [3], planRows: [1], seqLen: 1 });
